@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Make sure the real services the test suite talks to are up: PostgreSQL on 127.0.0.1:5432
+# (trust auth, database "test") and a headless Chromium for the browser-facing pages.
+set -euo pipefail
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+
+if ! pg_up; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    echo "ci: installing PostgreSQL"
+    apt_install postgresql
+  fi
+  echo "ci: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+if ! pg_up; then
+  echo "ci: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
+  exit 1
+fi
+# A fresh install has neither trust auth over TCP nor the test database; make both exist.
+if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n1)
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main reload
+  fi
+  su postgres -c "psql -tc \"select 1 from pg_database where datname='test'\"" | grep -q 1 \
+    || su postgres -c "createdb test"
+fi
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "ci: installing Debian chromium + chromium-driver for the browser tests"
+  apt_install chromium chromium-driver
+fi

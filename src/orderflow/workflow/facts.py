@@ -1,0 +1,77 @@
+"""What guards read: a snapshot of the facts about one order, gathered before firing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from orderflow.domain._checks import non_negative, to_decimal
+from orderflow.domain.master import Component, Customer, Product
+from orderflow.domain.stock import InboundPO
+
+__all__ = ["CapacitySchedule", "CapacitySlot", "Facts"]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class CapacitySlot:
+    """Free capacity on a production line between two dates (inclusive)."""
+
+    line: str
+    start: dt.date
+    end: dt.date
+    free_units: Decimal = attrs.field(converter=to_decimal, validator=non_negative)
+
+
+@attrs.frozen
+class CapacitySchedule:
+    """The free slots of a factory's production lines (from the capacity port)."""
+
+    slots: tuple[CapacitySlot, ...] = ()
+
+    def first_fit(self, units: Decimal, today: dt.date, deadline: dt.date) -> CapacitySlot | None:
+        """The earliest slot ending between ``today`` and ``deadline`` with room for ``units``."""
+        best: CapacitySlot | None = None
+        for slot in self.slots:
+            if slot.free_units >= units and today <= slot.end <= deadline and (
+                best is None or (slot.start, slot.line) < (best.start, best.line)
+            ):
+                best = slot
+        return best
+
+
+@attrs.frozen
+class Facts:
+    """Everything the guards of one transition may look at.
+
+    ``today`` is the factory-local date; ``available`` maps component code to available
+    stock (on hand minus reservations); ``inbound`` maps component code to its pending
+    purchase orders; ``on_time_streak`` maps product code to consecutive on-time
+    deliveries (drives the new-product safety factor).
+    """
+
+    today: dt.date
+    customer: Customer | None = None
+    products: Mapping[str, Product] = attrs.field(default=_EMPTY, converter=_frozen_map)
+    components: Mapping[str, Component] = attrs.field(default=_EMPTY, converter=_frozen_map)
+    available: Mapping[str, Decimal] = attrs.field(default=_EMPTY, converter=_frozen_map)
+    inbound: Mapping[str, tuple[InboundPO, ...]] = attrs.field(
+        default=_EMPTY, converter=_frozen_map
+    )
+    capacity: CapacitySchedule | None = None
+    on_time_streak: Mapping[str, int] = attrs.field(default=_EMPTY, converter=_frozen_map)
+
+    def label(self, component: str) -> str:
+        """``name code`` of a component for messages (the code alone if unknown)."""
+        master = self.components.get(component)
+        return master.label if master is not None else component
