@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import cattrs
 import pendulum
 from cattrs.preconf.json import make_converter
+from cattrs.v import format_exception
 
 from orderflow.exceptions import InputError
 
@@ -53,8 +54,18 @@ converter.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())
 converter.register_structure_hook(dt.datetime, _datetime)
 converter.register_unstructure_hook(dt.date, lambda v: v.isoformat())
 converter.register_structure_hook(dt.date, lambda v, _: dt.date.fromisoformat(v))
-converter.register_unstructure_hook(frozenset, lambda v: sorted(converter.unstructure(x) for x in v))
+converter.register_unstructure_hook(
+    frozenset, lambda v: sorted(converter.unstructure(x) for x in v)
+)
 converter.register_unstructure_hook(MappingProxyType, lambda v: converter.unstructure(dict(v)))
+
+
+def _describe(exc: BaseException, type_: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, ValueError | InputError) and str(exc):
+        return str(exc)
+    return format_exception(exc, type_)
 
 
 def unstructure(value: Any) -> Any:
@@ -67,7 +78,7 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         return converter.structure(data, cls)
     except cattrs.BaseValidationError as exc:
-        notes = cattrs.transform_error(exc)
+        notes = cattrs.transform_error(exc, format_exception=_describe)
         raise InputError(f"cannot read {cls.__name__}: " + "; ".join(notes)) from None
     except (ValueError, TypeError, KeyError) as exc:
         raise InputError(f"cannot read {cls.__name__}: {exc}") from None

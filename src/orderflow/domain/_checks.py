@@ -18,8 +18,7 @@ def non_negative(instance: Any, attribute: attrs.Attribute[Any], value: Decimal)
         )
     if not value.is_finite() or value < 0:
         raise InputError(
-            f"{type(instance).__name__}.{attribute.name} must be a finite number >= 0, "
-            f"got {value}"
+            f"{type(instance).__name__}.{attribute.name} must be a finite number >= 0, got {value}"
         )
 
 
@@ -40,7 +39,7 @@ def to_decimal(value: Any) -> Decimal:
     """Convert ints and numeric strings to Decimal; refuse floats (they break hashing)."""
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InputError(f"use Decimal or a numeric string, not {type(value).__name__} {value!r}")
     if isinstance(value, int):
         return Decimal(value)

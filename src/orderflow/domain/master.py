@@ -27,10 +27,12 @@ class Customer:
     id: str = attrs.field(validator=not_blank)
     name: str
     credit_grade: str = "B"
-    credit_limit: Decimal = attrs.field(default=Decimal(0), converter=to_decimal,
-                                        validator=non_negative)
-    open_exposure: Decimal = attrs.field(default=Decimal(0), converter=to_decimal,
-                                         validator=non_negative)
+    credit_limit: Decimal = attrs.field(
+        default=Decimal(0), converter=to_decimal, validator=non_negative
+    )
+    open_exposure: Decimal = attrs.field(
+        default=Decimal(0), converter=to_decimal, validator=non_negative
+    )
 
     @property
     def headroom(self) -> Decimal:
@@ -46,8 +48,9 @@ class Component:
     name: str
     imported: bool = False
     suppliers: tuple[str, ...] = ()
-    safety_stock: Decimal = attrs.field(default=Decimal(0), converter=to_decimal,
-                                        validator=non_negative)
+    safety_stock: Decimal = attrs.field(
+        default=Decimal(0), converter=to_decimal, validator=non_negative
+    )
     lead_time_days: int = 14
 
     @property

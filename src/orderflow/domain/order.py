@@ -30,7 +30,9 @@ class OrderNumber:
 
     def __attrs_post_init__(self) -> None:
         if not re.fullmatch(r"[A-Z]{1,6}", self.prefix):
-            raise InputError(f"order number prefix must be 1-6 capital letters, got {self.prefix!r}")
+            raise InputError(
+                f"order number prefix must be 1-6 capital letters, got {self.prefix!r}"
+            )
         if not 0 <= self.seq < 10_000_000:
             raise InputError(f"order number sequence out of range: {self.seq}")
 
@@ -57,8 +59,9 @@ class OrderLine:
 
     product: str = attrs.field(validator=not_blank)
     qty: Decimal = attrs.field(converter=to_decimal, validator=positive)
-    unit_price: Decimal = attrs.field(default=Decimal(0), converter=to_decimal,
-                                      validator=non_negative)
+    unit_price: Decimal = attrs.field(
+        default=Decimal(0), converter=to_decimal, validator=non_negative
+    )
 
     @property
     def amount(self) -> Decimal:
@@ -86,7 +89,8 @@ class Order:
     """The order aggregate: immutable; every change yields a new version.
 
     ``version`` counts the changes recorded for the order (0 right after creation) and
-    equals the per-order sequence of its latest audit entry.
+    equals the per-order sequence of its latest audit entry. ``erp_id``/``erp_number``
+    link the order to its ERP document (Kingdee K3 ``FInterID``/``FBillNo``), if any.
     """
 
     id: str = attrs.field(validator=not_blank)
@@ -103,6 +107,8 @@ class Order:
     query_token_hash: str = ""
     verification_code: str = ""
     delivery_address: str = ""
+    erp_id: str = ""
+    erp_number: str = ""
 
     @property
     def amount(self) -> Decimal:
@@ -131,6 +137,8 @@ def new_order(
     created_at: dt.datetime,
     delivery_address: str = "",
     order_id: str | None = None,
+    erp_id: str = "",
+    erp_number: str = "",
 ) -> tuple[Order, str]:
     """Create an order with a fresh id, query token and 6-digit slip code.
 
@@ -153,5 +161,7 @@ def new_order(
         query_token_hash=query_token_hash(token),
         verification_code=f"{secrets.randbelow(1_000_000):06d}",
         delivery_address=delivery_address,
+        erp_id=erp_id,
+        erp_number=erp_number,
     )
     return order, token

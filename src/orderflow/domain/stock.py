@@ -19,8 +19,9 @@ class StockPosition:
 
     component: str = attrs.field(validator=not_blank)
     on_hand: Decimal = attrs.field(converter=to_decimal, validator=non_negative)
-    reserved: Decimal = attrs.field(default=Decimal(0), converter=to_decimal,
-                                    validator=non_negative)
+    reserved: Decimal = attrs.field(
+        default=Decimal(0), converter=to_decimal, validator=non_negative
+    )
 
     @property
     def available(self) -> Decimal:

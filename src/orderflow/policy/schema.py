@@ -11,6 +11,7 @@ import json
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,7 +45,7 @@ class _SafetyDoc(_Strict):
     @field_validator("new_ladder")
     @classmethod
     def _steps_down(cls, ladder: list[Decimal]) -> list[Decimal]:
-        if any(b > a for a, b in zip(ladder, ladder[1:], strict=False)):
+        if any(b > a for a, b in pairwise(ladder)):
             raise ValueError("the new-product ladder must never step up")
         return ladder
 
@@ -104,7 +105,9 @@ class _PolicyDoc(_Strict):
         try:
             pendulum.timezone(name)
         except Exception:
-            raise ValueError(f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)") from None
+            raise ValueError(
+                f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
+            ) from None
         return name
 
     def build(self) -> Policy:

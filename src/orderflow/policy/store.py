@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -38,8 +39,10 @@ class PolicyStore:
             old = self._current
             if new.version <= old.version:
                 raise PolicyError(
-                    [f"version: new policy version {new.version} must be greater than "
-                     f"the current {old.version}"]
+                    [
+                        f"version: new policy version {new.version} must be greater than "
+                        f"the current {old.version}"
+                    ]
                 )
             self._current = new
             self._history.append(new)
@@ -48,7 +51,7 @@ class PolicyStore:
             listener(old, new)
         return old
 
-    def update(self, **changes: object) -> Policy:
+    def update(self, **changes: Any) -> Policy:
         """Swap in a copy of the current policy with ``changes`` and the next version."""
         with self._lock:
             base = self._current

@@ -26,6 +26,14 @@ RETURN = "@return"
 """Target of a transition that goes back to the stage the order was held from."""
 
 
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Transition:
     """An event that moves an order from any of ``source`` to ``target``.
@@ -35,9 +43,9 @@ class Transition:
     """
 
     event: str
-    source: tuple[str, ...] = attrs.field(converter=tuple)
+    source: tuple[str, ...] = attrs.field(converter=_strings)
     target: str
-    guards: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    guards: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     requires_reason: bool = False
     description: str = ""
 
@@ -51,11 +59,11 @@ class WorkflowDefinition:
     """
 
     name: str
-    stages: tuple[str, ...] = attrs.field(converter=tuple)
-    mainline: tuple[str, ...] = attrs.field(converter=tuple)
+    stages: tuple[str, ...] = attrs.field(converter=_strings)
+    mainline: tuple[str, ...] = attrs.field(converter=_strings)
     initial: str
-    terminal: tuple[str, ...] = attrs.field(converter=tuple)
-    transitions: tuple[Transition, ...] = attrs.field(converter=tuple)
+    terminal: tuple[str, ...] = attrs.field(converter=_strings)
+    transitions: tuple[Transition, ...] = attrs.field(converter=_transitions)
 
     def outgoing(self, stage: str) -> tuple[Transition, ...]:
         """The transitions that may fire from ``stage``."""
@@ -133,7 +141,9 @@ def _reachability(d: WorkflowDefinition, holding: frozenset[str]) -> list[str]:
             if t.target != RETURN and t.target not in reached:
                 reached.add(t.target)
                 frontier.append(t.target)
-    out.extend(f"stage {s!r} is unreachable from {d.initial!r}" for s in d.stages if s not in reached)
+    out.extend(
+        f"stage {s!r} is unreachable from {d.initial!r}" for s in d.stages if s not in reached
+    )
     out.extend(
         f"stage {s!r} is a dead end: not terminal and no transition leaves it"
         for s in d.stages

@@ -43,8 +43,10 @@ class CapacitySchedule:
         """The earliest slot ending between ``today`` and ``deadline`` with room for ``units``."""
         best: CapacitySlot | None = None
         for slot in self.slots:
-            if slot.free_units >= units and today <= slot.end <= deadline and (
-                best is None or (slot.start, slot.line) < (best.start, best.line)
+            if (
+                slot.free_units >= units
+                and today <= slot.end <= deadline
+                and (best is None or (slot.start, slot.line) < (best.start, best.line))
             ):
                 best = slot
         return best

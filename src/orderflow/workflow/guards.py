@@ -53,12 +53,14 @@ Guard = Callable[[Order, Facts, Policy], GuardResult]
 
 def _fmt(value: Decimal) -> str:
     """A decimal without exponent or trailing zeros (105.00 -> 105, 1.050 -> 1.05)."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 _last_needs: tuple[object, object, object, dict[str, tuple[Decimal, Decimal]]] = (
-    None, None, None, {}
+    None,
+    None,
+    None,
+    {},
 )
 
 
@@ -131,7 +133,9 @@ def bom_kitting(order: Order, facts: Facts, policy: Policy) -> GuardResult:
     missing_products = [ln.product for ln in order.lines if ln.product not in products]
     if missing_products:
         return GuardResult(
-            False, "bom_kitting", f"no bill of material for product(s) {', '.join(missing_products)}"
+            False,
+            "bom_kitting",
+            f"no bill of material for product(s) {', '.join(missing_products)}",
         )
     available = facts.available
     short: list[str] = []
@@ -231,15 +235,16 @@ class GuardRegistry:
             registry.register(ep.name, ep.load())
         return registry
 
-    def register(self, name: str, guard: Guard | None = None) -> Any:
-        """Register ``guard`` under ``name``; without ``guard``, act as a decorator."""
-        if guard is None:
+    def guard(self, name: str) -> Callable[[Guard], Guard]:
+        """Decorator form of :meth:`register`: ``@registry.guard("drawing_signed")``."""
 
-            def decorator(fn: Guard) -> Guard:
-                self.register(name, fn)
-                return fn
+        def decorator(fn: Guard) -> Guard:
+            return self.register(name, fn)
 
-            return decorator
+        return decorator
+
+    def register(self, name: str, guard: Guard) -> Guard:
+        """Register ``guard`` under ``name`` (replacing any guard of that name)."""
         if not name or not name.replace("_", "").replace(".", "").isalnum():
             raise DefinitionError([f"guard name {name!r} must be letters, digits, _ or ."])
         if not callable(guard):

@@ -35,8 +35,10 @@ __all__ = ["ChangeRecord", "Explanation", "Fired", "Workflow"]
 class ChangeRecord:
     """What one fired event changed: the raw material of an audit entry (R5).
 
-    ``seq`` is the order's new version. ``guards`` names the guards that were evaluated
-    and passed; ``policy_version`` the policy they were evaluated under.
+    ``seq`` is the order's new version. ``at`` is when the change was recorded,
+    ``occurred_at`` when it happened on the shop floor (the same unless told otherwise;
+    their gap is what status-update timeliness measures, R8). ``guards`` names the guards
+    that were evaluated and passed; ``policy_version`` the policy they were evaluated under.
     """
 
     order_id: str
@@ -49,6 +51,7 @@ class ChangeRecord:
     reason: str | None
     policy_version: int
     guards: tuple[str, ...] = ()
+    occurred_at: dt.datetime | None = None
 
 
 class Fired(NamedTuple):
@@ -138,8 +141,10 @@ class Workflow:
         if compiled is None:
             if order.stage not in self._allowed:
                 raise DefinitionError(
-                    [f"order {order.id} is in stage {order.stage!r}, unknown to workflow "
-                     f"{self.definition.name!r}"]
+                    [
+                        f"order {order.id} is in stage {order.stage!r}, unknown to workflow "
+                        f"{self.definition.name!r}"
+                    ]
                 )
             raise InvalidTransition(order.id, order.stage, event, self._allowed[order.stage])
         return compiled
@@ -154,21 +159,21 @@ class Workflow:
         at: dt.datetime,
         reason: str | None = None,
         policy: Policy | None = None,
+        occurred_at: dt.datetime | None = None,
     ) -> Fired:
         """Apply ``event`` to ``order``; return the new order and its change record.
 
         Every guard is evaluated (not just up to the first failure) so the refusal lists
         all reasons. Raises :class:`~orderflow.InvalidTransition` if the event is not
         allowed from the order's stage, :class:`~orderflow.TransitionRefused` if a guard
-        fails or a required reason is missing.
+        fails or a required reason is missing. ``occurred_at`` is when the change happened
+        on the shop floor, if earlier than ``at`` (the recording time).
         """
         compiled = self._table.get((order.stage, event)) or self._lookup(order, event)
         pol = policy if policy is not None else self._store.current
         failures: list[GuardResult] | None = None
         if compiled.transition.requires_reason and not (reason and reason.strip()):
-            failures = [
-                GuardResult(False, _NEED_REASON, f"{event!r} needs a written reason")
-            ]
+            failures = [GuardResult(False, _NEED_REASON, f"{event!r} needs a written reason")]
         for guard in compiled.guard_fns:
             result = guard(order, facts, pol)
             if not result.ok:
@@ -198,9 +203,17 @@ class Workflow:
         fields["held_from"] = held_from
         record = object.__new__(ChangeRecord)
         record.__dict__.update(
-            order_id=order.id, seq=seq, event=event, from_stage=source, to_stage=target,
-            actor=actor, at=at, reason=reason, policy_version=pol.version,
+            order_id=order.id,
+            seq=seq,
+            event=event,
+            from_stage=source,
+            to_stage=target,
+            actor=actor,
+            at=at,
+            reason=reason,
+            policy_version=pol.version,
             guards=compiled.guard_names,
+            occurred_at=occurred_at or at,
         )
         return Fired(new, record)
 
@@ -226,7 +239,9 @@ class Workflow:
     ) -> tuple[str, ...]:
         """Events whose guards all pass for ``order`` now (reasons may still be needed)."""
         return tuple(
-            e for e in self.allowed_events(order) if self.explain(order, e, facts, policy=policy).allowed
+            e
+            for e in self.allowed_events(order)
+            if self.explain(order, e, facts, policy=policy).allowed
         )
 
     def allowed_events(self, order: Order) -> tuple[str, ...]:
@@ -247,11 +262,16 @@ class Workflow:
                     f"does not follow version {current.version} in stage {current.stage!r}"
                 )
             compiled = self._lookup(current, rec.event)
-            held = current.stage if compiled.holds else (
-                None if compiled.returns else current.held_from
+            held = (
+                current.stage
+                if compiled.holds
+                else (None if compiled.returns else current.held_from)
             )
             current = attrs.evolve(
-                current, stage=rec.to_stage, version=rec.seq, stage_entered_at=rec.at,
+                current,
+                stage=rec.to_stage,
+                version=rec.seq,
+                stage_entered_at=rec.at,
                 held_from=held,
             )
         return current

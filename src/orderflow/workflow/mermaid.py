@@ -19,7 +19,7 @@ def to_mermaid(definition: WorkflowDefinition) -> str:
         for source in t.source:
             if t.target == RETURN:
                 lines.append(f"    {source} --> {source}_return: {label}")
-                lines.append(f"    state \"back to held stage\" as {source}_return")
+                lines.append(f'    state "back to held stage" as {source}_return')
             else:
                 lines.append(f"    {source} --> {t.target}: {label}")
     lines.extend(f"    {s} --> [*]" for s in definition.terminal)

@@ -1,0 +1,1 @@
+"""Test helpers for integrators: Hypothesis strategies, fakes and adapter contract tests."""
