@@ -6,7 +6,7 @@ import orderflow
 
 project = "orderflow"
 author = "The orderflow developers"
-copyright = "2026, The orderflow developers"  # noqa: A001
+copyright = "2026, The orderflow developers"
 release = orderflow.__version__
 extensions = [
     "myst_parser",

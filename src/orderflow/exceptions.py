@@ -202,9 +202,7 @@ class AccessDenied(OrderflowError, PermissionError):
     """The actor has no access to the factory that owns the data (R10)."""
 
     MESSAGE_ZH = "您无权访问该区域订单，请联系区域管理员"
-    MESSAGE_EN = (
-        "You have no access to orders of this region; contact the regional administrator"
-    )
+    MESSAGE_EN = "You have no access to orders of this region; contact the regional administrator"
 
     def __init__(self, actor: str, factory_id: str, action: str = "read") -> None:
         self.actor = actor

@@ -50,8 +50,19 @@ def test_fast_copy_equals_evolve_and_leaves_original() -> None:
     order = make_order()
     new = WF.fire(order, "lock_kitting", make_facts(), actor="li", at=AT).order
     assert order.stage == "pending_review" and order.version == 0
-    assert new == attrs.evolve(order, stage="kitting_locked", version=1)
+    # January is a peak month: the 4 h kitting limit is 30 % shorter
+    deadline = AT + dt.timedelta(hours=2, minutes=48)
+    assert new == attrs.evolve(order, stage="kitting_locked", version=1, deadline=deadline)
     assert hash(new.lines) == hash(order.lines)
+
+
+def test_deadlines_follow_the_season_and_vanish_without_a_limit() -> None:
+    may = AT.add(months=4)  # May: neither peak nor off season
+    order = attrs.evolve(make_order(), stage_entered_at=may)
+    locked = WF.fire(order, "lock_kitting", make_facts(), actor="li", at=may).order
+    assert locked.deadline == may + dt.timedelta(hours=4)
+    dispatched = WF.fire(locked, "dispatch_production", make_facts(), actor="li", at=may).order
+    assert dispatched.deadline is None
 
 
 def test_rework_and_cancel_need_a_reason() -> None:

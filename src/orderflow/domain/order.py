@@ -91,6 +91,7 @@ class Order:
     ``version`` counts the changes recorded for the order (0 right after creation) and
     equals the per-order sequence of its latest audit entry. ``erp_id``/``erp_number``
     link the order to its ERP document (Kingdee K3 ``FInterID``/``FBillNo``), if any.
+    ``deadline`` is when the current stage's time limit runs out (R4), if it has one.
     """
 
     id: str = attrs.field(validator=not_blank)
@@ -109,6 +110,7 @@ class Order:
     delivery_address: str = ""
     erp_id: str = ""
     erp_number: str = ""
+    deadline: dt.datetime | None = None
 
     @property
     def amount(self) -> Decimal:

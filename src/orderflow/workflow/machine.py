@@ -9,6 +9,8 @@ being immutable).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -27,7 +29,23 @@ from orderflow.workflow.definition import (
 from orderflow.workflow.facts import Facts
 from orderflow.workflow.guards import Guard, GuardRegistry, GuardResult
 
-__all__ = ["ChangeRecord", "Explanation", "Fired", "Workflow"]
+__all__ = ["ChangeRecord", "Explanation", "Fired", "Workflow", "stage_deadline"]
+
+
+def stage_deadline(policy: Policy, stage: str, entered: dt.datetime) -> dt.datetime | None:
+    """When an order that entered ``stage`` at ``entered`` is overdue (R4), or ``None``.
+
+    The limit is the policy's base hours for the stage times the seasonal multiplier of
+    the month in the policy's time zone (peak months shorter, off season longer).
+    """
+    month = entered.astimezone(_zone(policy.timezone)).month
+    limit = policy.timeouts.limit(stage, month)
+    return None if limit is None else entered + limit
+
+
+@functools.lru_cache(maxsize=16)
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
 
 
 # slots=False: the engine builds records by filling __dict__ directly (see Workflow.fire).
@@ -201,6 +219,9 @@ class Workflow:
         fields["version"] = seq
         fields["stage_entered_at"] = at
         fields["held_from"] = held_from
+        fields["deadline"] = (
+            stage_deadline(pol, target, at) if target in pol.timeouts.base_hours else None
+        )
         record = object.__new__(ChangeRecord)
         record.__dict__.update(
             order_id=order.id,
