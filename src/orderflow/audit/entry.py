@@ -1,0 +1,431 @@
+"""Audit entries and their canonical encoding (stdlib only).
+
+An entry is encoded once, as canonical JSON, and those exact bytes are stored
+and hashed; verification never re-serialises. The encoding is a subset of
+RFC 8785 (JCS): UTF-8, keys sorted, no insignificant whitespace, ASCII keys,
+strings in Unicode NFC, integers within ``±2**53``, no floats (decimals are
+strings). A first entry of an order has ``seq`` 0 and ``prev`` = 32 zero bytes;
+every later entry names the leaf hash of its predecessor.
+
+Example (one line in storage)::
+
+    {"actor":"wang.li","at":1768000000000000,"changes":{},"ctx":{"device":"pda-7"},
+    "from":"pending_review","idem":"req-81","log":"plant1.example/audit",
+    "nonce":"9f…","order":"HY20260122-887","prev":"5a…","seq":1,
+    "to":"kitting_locked","type":"state_change","v":1}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import NamedTuple, TypeAlias
+
+from orderflow.exceptions import InputError
+
+__all__ = [
+    "FIRST_SEQ",
+    "GENESIS_HASH",
+    "SCHEMA_VERSION",
+    "AuditEntry",
+    "ChainHead",
+    "EntryType",
+    "FieldChange",
+    "Scalar",
+    "decode",
+    "encode",
+    "entry_link",
+    "next_entry",
+]
+
+SCHEMA_VERSION = 1
+"""Version written in the ``v`` field of every entry."""
+
+FIRST_SEQ = 0
+"""Sequence number of the first entry of an order."""
+
+GENESIS_HASH = bytes(32)
+"""The ``prev`` hash of the first entry of an order: 32 zero bytes."""
+
+NONCE_SIZE = 16
+MAX_INT = 2**53
+_ZERO_HEX = b"0" * 64
+
+Scalar: TypeAlias = str | int | bool | None
+"""A field value as stored: text, integer, boolean or null (decimals become text)."""
+
+_quote = json.encoder.encode_basestring
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+class EntryType(StrEnum):
+    """What an entry records."""
+
+    CREATED = "created"
+    STATE_CHANGE = "state_change"
+    FIELD_UPDATE = "field_update"
+    EXCEPTION = "exception"
+    POLICY_CHANGE = "policy_change"
+
+
+_TYPES: dict[str, EntryType] = {t.value: t for t in EntryType}
+_TYPE_TEXT: dict[str, str] = {t.value: f'"{t.value}"' for t in EntryType}
+_urandom = os.urandom
+
+
+class FieldChange(NamedTuple):
+    """One changed field: its name and the value before and after."""
+
+    field: str
+    old: Scalar
+    new: Scalar
+
+
+class ChainHead(NamedTuple):
+    """The end of an order's chain: the last entry's ``seq`` and leaf hash."""
+
+    seq: int
+    leaf_hash: bytes
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be text, got {type(value).__name__}")
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{what} is not valid Unicode text: {value!r:.60}") from None
+    if not unicodedata.is_normalized("NFC", value):
+        raise InputError(f"{what} is not in Unicode NFC form: {value!r:.60}")
+    return value
+
+
+def _ok(value: str) -> bool:
+    """Whether non-ASCII ``value`` is valid Unicode in NFC form."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return unicodedata.is_normalized("NFC", value)
+
+
+def _check_changes(changes: tuple[FieldChange, ...]) -> None:
+    last = ""
+    for change in changes:
+        if not isinstance(change, FieldChange):
+            raise InputError(f"changes must be FieldChange values, got {change!r:.60}")
+        _key(change.field, "changed field name")
+        if change.field <= last:
+            raise InputError("changes must be sorted by field name, without repeats")
+        last = change.field
+        for value, what in ((change.old, "old"), (change.new, "new")):
+            if isinstance(value, Decimal):
+                raise InputError("store decimals as text (next_entry converts them)")
+            _scalar(value, f"{what} value of {change.field}")
+
+
+def _check_context(context: tuple[tuple[str, str], ...]) -> None:
+    last = ""
+    for pair in context:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise InputError(f"context items must be (key, text) pairs, got {pair!r:.60}")
+        _key(pair[0], "context key")
+        if pair[0] <= last:
+            raise InputError("context must be sorted by key, without repeats")
+        last = pair[0]
+        _text(pair[1], f"context value {pair[0]}")
+
+
+def _key(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value or not value.isascii():
+        raise InputError(f"{what} must be non-empty ASCII text, got {value!r:.60}")
+    return value
+
+
+def _int(value: object, what: str, low: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= MAX_INT:
+        raise InputError(f"{what} must be an integer in {low}..2**53, got {value!r:.60}")
+    return value
+
+
+def _scalar(value: object, what: str) -> Scalar:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return _int(value, what, -MAX_INT)
+    if isinstance(value, str):
+        return _text(value, what)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise InputError(f"{what} must be a finite decimal, got {value}")
+        return str(value)
+    raise InputError(
+        f"{what} must be text, an integer, a boolean, a Decimal or None "
+        f"(floats are not allowed), got {type(value).__name__}"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One immutable audit record (R5): who changed what on which order, and when.
+
+    Build entries with :func:`next_entry`; :func:`encode` gives the canonical
+    bytes to store. ``at`` is integer microseconds since the Unix epoch (UTC).
+    ``order_id`` names the chain: an order id, or a stream such as
+    ``policy/safety_factor`` for policy changes.
+    """
+
+    origin: str
+    order_id: str
+    seq: int
+    prev_hash: bytes
+    type: EntryType
+    actor: str
+    at: int
+    nonce: bytes
+    from_state: str | None = None
+    to_state: str | None = None
+    changes: tuple[FieldChange, ...] = ()
+    context: tuple[tuple[str, str], ...] = ()
+    idempotency_key: str | None = None
+    version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        origin, order_id, actor = self.origin, self.order_id, self.actor
+        if type(origin) is not str or not origin or not (origin.isascii() or _ok(origin)):
+            _text(origin, "log origin")
+            raise InputError("log origin must not be empty")
+        if type(order_id) is not str or not order_id or not (order_id.isascii() or _ok(order_id)):
+            _text(order_id, "order id")
+            raise InputError("order id must not be empty")
+        if type(actor) is not str or not (actor.isascii() or _ok(actor)):
+            _text(actor, "actor")
+        for value in (self.from_state, self.to_state, self.idempotency_key):
+            if value is not None and (
+                type(value) is not str or not (value.isascii() or _ok(value))
+            ):
+                _text(value, "from/to state and idempotency key")
+        seq, at = self.seq, self.at
+        if type(seq) is not int or not 0 <= seq <= MAX_INT:
+            _int(seq, "seq")
+        if type(at) is not int or not 0 <= at <= MAX_INT:
+            _int(at, "timestamp (microseconds since the epoch)")
+        prev, nonce = self.prev_hash, self.nonce
+        if type(prev) is not bytes or len(prev) != 32:
+            raise InputError("prev hash must be 32 bytes")
+        if type(nonce) is not bytes or not 1 <= len(nonce) <= 64:
+            raise InputError("nonce must be 1..64 bytes")
+        if self.type.__class__ is not EntryType:
+            raise InputError(f"type must be an EntryType, got {self.type!r:.60}")
+        if self.changes:
+            _check_changes(self.changes)
+        if self.context:
+            _check_context(self.context)
+        if self.version != SCHEMA_VERSION:
+            raise InputError(f"unsupported audit schema version {self.version!r}")
+
+    @property
+    def changes_map(self) -> dict[str, tuple[Scalar, Scalar]]:
+        """The field changes as ``{field: (old, new)}``."""
+        return {c.field: (c.old, c.new) for c in self.changes}
+
+    @property
+    def context_map(self) -> dict[str, str]:
+        """The context (device, batch, reason, ...) as a dict."""
+        return dict(self.context)
+
+
+def next_entry(
+    head: ChainHead | None,
+    *,
+    origin: str,
+    order_id: str,
+    type: EntryType | str,
+    actor: str,
+    at: int,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    changes: Mapping[str, tuple[object, object]] | Iterable[FieldChange] = (),
+    context: Mapping[str, str] | None = None,
+    idempotency_key: str | None = None,
+    nonce: bytes | None = None,
+) -> AuditEntry:
+    """Build the next entry of an order's chain.
+
+    ``head`` is the order's last entry as a :class:`ChainHead` (its ``seq`` and
+    leaf hash), or ``None`` for the order's first entry, which gets ``seq`` 0 and
+    ``prev`` = :data:`GENESIS_HASH`. ``changes`` maps a field name to
+    ``(old, new)``; :class:`~decimal.Decimal` values are stored as text, floats
+    are refused. A fresh 16-byte random nonce is drawn unless one is given.
+
+    Raises :class:`~orderflow.exceptions.InputError` for a value that cannot be
+    encoded canonically.
+    """
+    if head is None:
+        seq, prev = FIRST_SEQ, GENESIS_HASH
+    else:
+        seq, prev = head.seq + 1, head.leaf_hash
+    items: tuple[FieldChange, ...] = ()
+    if changes:
+        pairs = (
+            changes.items()
+            if isinstance(changes, Mapping)
+            else ((c.field, (c.old, c.new)) for c in changes)
+        )
+        items = tuple(
+            sorted(
+                FieldChange(f, _scalar(old, f"old value of {f}"), _scalar(new, f"new value of {f}"))
+                for f, (old, new) in pairs
+            )
+        )
+    kind = _TYPES.get(type) if isinstance(type, str) else None
+    if kind is None:
+        allowed = ", ".join(_TYPES)
+        raise InputError(f"unknown entry type {type!r}; expected one of {allowed}")
+    return AuditEntry(
+        origin=origin,
+        order_id=order_id,
+        seq=seq,
+        prev_hash=prev,
+        type=kind,
+        actor=actor,
+        at=at,
+        nonce=_urandom(NONCE_SIZE) if nonce is None else nonce,
+        from_state=from_state,
+        to_state=to_state,
+        changes=items,
+        context=tuple(sorted(context.items())) if context else (),
+        idempotency_key=idempotency_key,
+    )
+
+
+def encode(entry: AuditEntry) -> bytes:
+    """The canonical bytes of ``entry``: store them and hash them verbatim."""
+    if entry.changes:
+        changes = (
+            "{"
+            + ",".join(
+                f'{_quote(c.field)}:{{"new":{_dumps(c.new)},"old":{_dumps(c.old)}}}'
+                for c in entry.changes
+            )
+            + "}"
+        )
+    else:
+        changes = "{}"
+    if entry.context:
+        ctx = "{" + ",".join(f"{_quote(k)}:{_quote(v)}" for k, v in entry.context) + "}"
+    else:
+        ctx = "{}"
+    q = _quote
+    f, t, k = entry.from_state, entry.to_state, entry.idempotency_key
+    text = (
+        f'{{"actor":{q(entry.actor)},"at":{entry.at},"changes":{changes},"ctx":{ctx},'
+        f'"from":{"null" if f is None else q(f)},"idem":{"null" if k is None else q(k)},'
+        f'"log":{q(entry.origin)},"nonce":"{entry.nonce.hex()}",'
+        f'"order":{q(entry.order_id)},"prev":"{entry.prev_hash.hex()}",'
+        f'"seq":{entry.seq},"to":{"null" if t is None else q(t)},"type":{_TYPE_TEXT[entry.type]},'
+        f'"v":{entry.version}}}'
+    )
+    return text.encode("utf-8")
+
+
+_KEYS: tuple[str, ...] = ("actor", "at", "changes", "ctx", "from", "idem", "log", "nonce")
+_KEYS += ("order", "prev", "seq", "to", "type", "v")
+
+
+def _no_float(text: str) -> object:
+    raise ValueError(f"floats are not allowed in audit entries: {text}")
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
+    return result
+
+
+def decode(data: bytes) -> AuditEntry:
+    """Parse stored bytes back into an :class:`AuditEntry`.
+
+    Strict: the bytes must be exactly the canonical encoding of the entry they
+    describe. Raises :class:`~orderflow.exceptions.InputError` otherwise.
+    """
+    try:
+        obj = json.loads(
+            data.decode("utf-8"),
+            parse_float=_no_float,
+            parse_constant=_no_float,
+            object_pairs_hook=_pairs,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"audit entry is not canonical JSON: {exc}") from None
+    if not isinstance(obj, dict) or tuple(sorted(obj)) != tuple(sorted(_KEYS)):
+        raise InputError("audit entry does not have exactly the fields of schema version 1")
+    try:
+        changes_obj = obj["changes"]
+        ctx_obj = obj["ctx"]
+        if not isinstance(changes_obj, dict) or not isinstance(ctx_obj, dict):
+            raise InputError("changes and ctx must be objects")
+        changes = []
+        for field, value in changes_obj.items():
+            if not isinstance(value, dict) or sorted(value) != ["new", "old"]:
+                raise InputError(f"change of {field!r} must be an object with old and new")
+            changes.append(FieldChange(field, value["old"], value["new"]))
+        for name in ("nonce", "prev"):
+            if not isinstance(obj[name], str):
+                raise InputError(f"{name} must be hex text")
+        try:
+            kind = EntryType(obj["type"])
+        except ValueError:
+            raise InputError(f"unknown entry type {obj['type']!r}") from None
+        entry = AuditEntry(
+            origin=obj["log"],
+            order_id=obj["order"],
+            seq=obj["seq"],
+            prev_hash=bytes.fromhex(obj["prev"]),
+            type=kind,
+            actor=obj["actor"],
+            at=obj["at"],
+            nonce=bytes.fromhex(obj["nonce"]),
+            from_state=obj["from"],
+            to_state=obj["to"],
+            changes=tuple(changes),
+            context=tuple(ctx_obj.items()),
+            idempotency_key=obj["idem"],
+            version=obj["v"],
+        )
+    except ValueError as exc:  # InputError is a ValueError; bytes.fromhex raises ValueError
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"audit entry has a malformed field: {exc}") from None
+    if encode(entry) != data:
+        raise InputError("audit entry bytes are not in canonical form")
+    return entry
+
+
+def entry_link(data: bytes) -> tuple[bytes, int, bytes]:
+    """Cheaply read ``(order id, seq, prev hash)`` from stored entry bytes.
+
+    The order id is returned as its JSON-escaped UTF-8 bytes (a stable key,
+    without a full parse). It relies on the canonical key order: ``order``,
+    ``prev`` and ``seq`` are the last fields before ``to``, whose values cannot
+    contain an unescaped quote. Raises :class:`~orderflow.exceptions.InputError`
+    if the bytes do not have that shape.
+    """
+    i = data.rfind(b',"order":"')
+    j = data.find(b'","prev":"', i)
+    k = j + 82
+    end = data.find(b",", k)
+    if i < 0 or j < 0 or data[j + 74 : k] != b'","seq":' or end < 0:
+        raise InputError("audit entry does not have the canonical order/prev/seq layout")
+    try:
+        return data[i + 10 : j], int(data[k:end]), bytes.fromhex(data[j + 10 : j + 74].decode())
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("audit entry has a malformed prev hash or seq") from None

@@ -1,0 +1,377 @@
+"""The audit log: in-memory append with per-order chains, and whole-log verification.
+
+:func:`verify_log` is what an auditor runs over the stored bytes in global
+order. It hashes every entry verbatim, checks every per-order link (``seq`` and
+``prev``) and the root against trusted checkpoints; on failure it raises
+:class:`~orderflow.exceptions.TamperDetected` naming the first bad entry and the
+kind of damage. Without a checkpoint it can only check internal consistency:
+truncating the tail, or rewriting an order's last entry, needs a checkpoint to
+be caught.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+
+from orderflow.audit.checkpoint import Checkpoint
+from orderflow.audit.entry import (
+    FIRST_SEQ,
+    GENESIS_HASH,
+    AuditEntry,
+    ChainHead,
+    EntryType,
+    FieldChange,
+    decode,
+    encode,
+    entry_link,
+    next_entry,
+)
+from orderflow.audit.merkle import MerkleTree, _build_levels, _root_from_levels
+from orderflow.exceptions import InputError, TamperDetected
+
+__all__ = ["AuditLog", "verify_log"]
+
+_sha256 = hashlib.sha256
+
+
+class AuditLog:
+    """An append-only audit log held in memory: entry bytes, Merkle tree and chain heads.
+
+    A persistent store does the same work inside its transaction: build the
+    entry with :func:`~orderflow.audit.entry.next_entry` from the order's
+    :class:`~orderflow.audit.entry.ChainHead`, store :func:`encode` bytes and
+    append their leaf hash to the tree.
+    """
+
+    __slots__ = ("_by_order", "_data", "_heads", "origin", "tree")
+
+    def __init__(self, origin: str) -> None:
+        if not isinstance(origin, str) or not origin or "\n" in origin:
+            raise InputError(f"log origin must be one non-empty line, got {origin!r}")
+        self.origin = origin
+        self.tree = MerkleTree()
+        self._data: list[bytes] = []
+        self._heads: dict[str, ChainHead] = {}
+        self._by_order: dict[str, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def size(self) -> int:
+        """Number of entries."""
+        return len(self._data)
+
+    @property
+    def entries(self) -> Sequence[bytes]:
+        """The stored bytes of every entry, in global order (read-only view)."""
+        return tuple(self._data)
+
+    def data(self, index: int) -> bytes:
+        """The stored bytes of the entry at ``index``."""
+        return self._data[index]
+
+    def head(self, order_id: str) -> ChainHead | None:
+        """The last ``seq`` and leaf hash of an order, or ``None`` if it has no entry."""
+        return self._heads.get(order_id)
+
+    def indices(self, order_id: str) -> list[int]:
+        """Global indices of an order's entries, in order."""
+        return list(self._by_order.get(order_id, ()))
+
+    def record(
+        self,
+        order_id: str,
+        type: EntryType | str,
+        *,
+        actor: str,
+        at: int,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        changes: Mapping[str, tuple[object, object]] | Iterable[FieldChange] = (),
+        context: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        nonce: bytes | None = None,
+    ) -> tuple[int, AuditEntry]:
+        """Build the order's next entry, append it, and return ``(index, entry)``."""
+        entry = next_entry(
+            self._heads.get(order_id),
+            origin=self.origin,
+            order_id=order_id,
+            type=type,
+            actor=actor,
+            at=at,
+            from_state=from_state,
+            to_state=to_state,
+            changes=changes,
+            context=context,
+            idempotency_key=idempotency_key,
+            nonce=nonce,
+        )
+        return self._append(entry, encode(entry), checked=True), entry
+
+    def append(self, data: bytes) -> int:
+        """Append already-encoded entry bytes after checking them; return the index.
+
+        Raises :class:`~orderflow.exceptions.InputError` if the bytes are not a
+        canonical entry of this log that continues its order's chain.
+        """
+        return self._append(decode(data), data)
+
+    def _append(self, entry: AuditEntry, data: bytes, checked: bool = False) -> int:
+        order_id = entry.order_id
+        if not checked:
+            if entry.origin != self.origin:
+                raise InputError(f"entry belongs to log {entry.origin!r}, not {self.origin!r}")
+            head = self._heads.get(order_id)
+            want = (FIRST_SEQ, GENESIS_HASH) if head is None else (head.seq + 1, head.leaf_hash)
+            if (entry.seq, entry.prev_hash) != want:
+                raise InputError(
+                    f"entry for order {order_id} does not continue its chain "
+                    f"(seq {entry.seq}, expected {want[0]})"
+                )
+        leaf = _sha256(b"\x00" + data).digest()
+        index = self.tree.append(leaf)
+        self._data.append(data)
+        self._heads[order_id] = ChainHead(entry.seq, leaf)
+        indices = self._by_order.get(order_id)
+        if indices is None:
+            self._by_order[order_id] = [index]
+        else:
+            indices.append(index)
+        return index
+
+    def checkpoint(self, size: int | None = None) -> Checkpoint:
+        """The checkpoint (origin, size, root) of the first ``size`` entries (default all)."""
+        size = self.size if size is None else size
+        return Checkpoint(self.origin, size, self.tree.root(size))
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """Inclusion proof of entry ``index`` in the tree of ``size`` entries."""
+        return self.tree.inclusion_proof(index, size)
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """Consistency proof from ``old_size`` to ``new_size`` entries."""
+        return self.tree.consistency_proof(old_size, new_size)
+
+    @classmethod
+    def load(cls, origin: str, stored: Iterable[bytes]) -> AuditLog:
+        """Rebuild a log from stored bytes in global order, checking every entry."""
+        log = cls(origin)
+        for data in stored:
+            log.append(data)
+        return log
+
+
+def verify_log(
+    stored: Iterable[bytes],
+    expected_checkpoint: Checkpoint | None = None,
+    *,
+    checkpoints: Iterable[Checkpoint] = (),
+    origin: str | None = None,
+) -> Checkpoint:
+    """Verify a whole log from its stored bytes in global order; return its checkpoint.
+
+    Every entry is hashed verbatim, every per-order link (``seq`` and ``prev``)
+    is checked, and the root at each trusted checkpoint's size is compared
+    (``expected_checkpoint`` plus any older ``checkpoints``, which narrow down
+    where a root mismatch lies). Entries beyond the largest checkpoint are
+    checked for chain consistency only.
+
+    Raises :class:`~orderflow.exceptions.TamperDetected` with the first bad
+    index and a ``kind``: ``edited``, ``missing``, ``reordered``,
+    ``duplicated``, ``truncated`` or ``root_mismatch``.
+    """
+    data = stored if isinstance(stored, list) else list(stored)
+    sha = hashlib.sha256
+    leaves = [sha(b"\x00" + d).digest() for d in data]
+    bad = _fast_chain_check(data, leaves)
+    if bad is not None:
+        found = _diagnose(data, leaves) or TamperDetected(
+            bad, "edited", "entry does not continue its order's chain"
+        )
+        raise _first_malformed(data, found.first_bad_index) or found
+    trusted = sorted(
+        [*checkpoints, *([expected_checkpoint] if expected_checkpoint else [])],
+        key=lambda c: c.size,
+    )
+    levels = _build_levels(leaves)
+    verified = 0
+    for cp in trusted:
+        if cp.size > len(data):
+            raise TamperDetected(
+                len(data),
+                "truncated",
+                f"the log has {len(data)} entries but checkpoint {cp.origin} commits to "
+                f"{cp.size}; entries were deleted or cut off",
+            )
+        if _root_from_levels(levels, cp.size) != cp.root:
+            raise TamperDetected(
+                verified,
+                "root_mismatch",
+                f"entries {verified}..{cp.size - 1} do not reproduce the root of the "
+                f"checkpoint at size {cp.size} (edited, replaced or reordered across orders)",
+            )
+        verified = cp.size
+    if expected_checkpoint is not None:
+        name = expected_checkpoint.origin
+    elif origin is not None:
+        name = origin
+    elif data:
+        name = _origin_of(data[0])
+    else:
+        raise InputError("an empty log has no origin: pass origin= or expected_checkpoint=")
+    return Checkpoint(name, len(data), _root_from_levels(levels, len(data)))
+
+
+def _origin_of(data: bytes) -> str:
+    try:
+        return decode(data).origin
+    except InputError as exc:
+        raise TamperDetected(0, "edited", str(exc)) from None
+
+
+def _fast_chain_check(data: Sequence[bytes], leaves: Sequence[bytes]) -> int | None:
+    """Index of the first entry that breaks its order's chain, or ``None``.
+
+    Reads order id, prev and seq straight from the canonical bytes (no JSON
+    parse); about three times faster than ``json.loads`` per entry.
+    """
+    heads: dict[bytes, tuple[int, bytes]] = {}
+    get = heads.get
+    unhex = binascii.unhexlify
+    zero = GENESIS_HASH
+    for i, d in enumerate(data):
+        j = d.rfind(b',"order":"')
+        k = d.find(b'","prev":"', j)
+        e = d.find(b",", k + 82)
+        if j < 0 or k < 0 or e < 0:
+            return i
+        key = d[j + 10 : k]
+        try:
+            seq = int(d[k + 82 : e])
+            prev = unhex(d[k + 10 : k + 74])
+        except (ValueError, binascii.Error):
+            return i
+        last = get(key)
+        if last is None:
+            if seq != 0 or prev != zero:
+                return i
+        elif seq != last[0] + 1 or prev != last[1]:
+            return i
+        heads[key] = (seq, leaves[i])
+    return None
+
+
+def _first_malformed(data: Sequence[bytes], upto: int) -> TamperDetected | None:
+    """The first entry up to ``upto`` that is not a canonical entry (slow path only)."""
+    for i in range(min(upto + 1, len(data))):
+        try:
+            decode(data[i])
+        except InputError as exc:
+            return TamperDetected(i, "edited", str(exc))
+    return None
+
+
+def _show(key: bytes) -> str:
+    try:
+        value = json.loads(b'"' + key + b'"')
+    except ValueError:
+        return repr(key)
+    return str(value)
+
+
+def _diagnose(data: Sequence[bytes], leaves: Sequence[bytes]) -> TamperDetected | None:
+    """Find and classify the first bad entry (slow path, only after a failure)."""
+    links: list[tuple[bytes, int, bytes] | None] = []
+    for d in data:
+        try:
+            links.append(entry_link(d))
+        except InputError:
+            links.append(None)
+    positions: dict[tuple[bytes, int], list[int]] = {}
+    for i, link in enumerate(links):
+        if link is not None:
+            positions.setdefault((link[0], link[1]), []).append(i)
+
+    def after(key: bytes, seq: int, i: int) -> int | None:
+        return next((p for p in positions.get((key, seq), ()) if p > i), None)
+
+    seen: dict[bytes, int] = {}
+    heads: dict[bytes, tuple[int, bytes, int]] = {}
+    for i, h in enumerate(leaves):
+        if h in seen:
+            return TamperDetected(
+                i, "duplicated", f"entry {i} repeats entry {seen[h]} byte for byte"
+            )
+        seen[h] = i
+        link = links[i]
+        if link is None:
+            return TamperDetected(i, "edited", "not a canonical audit entry (layout broken)")
+        key, seq, prev = link
+        name = _show(key)
+        head = heads.get(key)
+        exp_seq, exp_prev = (FIRST_SEQ, GENESIS_HASH) if head is None else (head[0] + 1, head[1])
+        if seq == exp_seq and prev == exp_prev:
+            heads[key] = (seq, h, i)
+            continue
+        if seq == exp_seq:
+            if head is None:
+                return TamperDetected(
+                    i, "edited", f"first entry of order {name} does not start from the zero hash"
+                )
+            nxt = after(key, seq + 1, i)
+            nxt_link = links[nxt] if nxt is not None else None
+            if nxt_link is not None and nxt_link[2] == h:
+                return TamperDetected(
+                    head[2],
+                    "edited",
+                    f"order {name} seq {head[0]}: its hash no longer matches the link in entry {i}",
+                )
+            if nxt is not None:
+                return TamperDetected(
+                    i,
+                    "edited",
+                    f"order {name} seq {seq}: links neither back to entry {head[2]} "
+                    f"nor forward from entry {nxt}",
+                )
+            return TamperDetected(
+                head[2],
+                "edited",
+                f"order {name}: the link from seq {seq} (entry {i}) to seq {head[0]} "
+                f"(entry {head[2]}) is broken; one of the two was changed",
+            )
+        if prev == exp_prev:
+            return TamperDetected(
+                i, "edited", f"order {name}: entry has seq {seq} where {exp_seq} is due"
+            )
+        p = seen.get(prev)
+        p_link = links[p] if p is not None else None
+        if p_link is not None and p_link[0] != key:
+            return TamperDetected(
+                i,
+                "edited",
+                f"entry names order {name} but links to entry {p} of order {_show(p_link[0])}",
+            )
+        if seq > exp_seq:
+            later = after(key, exp_seq, i)
+            if later is not None:
+                return TamperDetected(
+                    i,
+                    "reordered",
+                    f"order {name}: seq {seq} comes before seq {exp_seq} (entry {later})",
+                )
+            gap = f"seq {exp_seq}" if seq == exp_seq + 1 else f"seq {exp_seq}..{seq - 1}"
+            return TamperDetected(i, "missing", f"order {name}: {gap} missing before entry {i}")
+        earlier = [p for p in positions.get((key, seq), ()) if p < i]
+        if earlier:
+            return TamperDetected(
+                i, "duplicated", f"order {name}: a second seq {seq} (first at entry {earlier[0]})"
+            )
+        return TamperDetected(
+            i, "reordered", f"order {name}: seq {seq} comes after seq {exp_seq - 1}"
+        )
+    return None
