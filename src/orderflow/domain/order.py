@@ -141,6 +141,7 @@ def new_order(
     order_id: str | None = None,
     erp_id: str = "",
     erp_number: str = "",
+    deadline: dt.datetime | None = None,
 ) -> tuple[Order, str]:
     """Create an order with a fresh id, query token and 6-digit slip code.
 
@@ -165,5 +166,6 @@ def new_order(
         delivery_address=delivery_address,
         erp_id=erp_id,
         erp_number=erp_number,
+        deadline=deadline,
     )
     return order, token

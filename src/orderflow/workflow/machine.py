@@ -38,7 +38,7 @@ def stage_deadline(policy: Policy, stage: str, entered: dt.datetime) -> dt.datet
     The limit is the policy's base hours for the stage times the seasonal multiplier of
     the month in the policy's time zone (peak months shorter, off season longer).
     """
-    month = entered.astimezone(_zone(policy.timezone)).month
+    month = dt.datetime.astimezone(entered, _zone(policy.timezone)).month
     limit = policy.timeouts.limit(stage, month)
     return None if limit is None else entered + limit
 

@@ -1,0 +1,1 @@
+"""Adapters: the concrete stores and integrations behind orderflow's ports."""

@@ -1,0 +1,179 @@
+"""An in-memory store: for tests, examples and simulations that need no file.
+
+Transactions are serialised by one lock and undone from an undo log, so a failed
+operation leaves nothing behind, exactly like the SQL stores.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from orderflow.audit import ChainHead
+from orderflow.domain.order import Order
+from orderflow.exceptions import ConcurrencyConflict
+
+__all__ = ["MemoryStore"]
+
+_MISSING = object()
+
+
+class _MemoryTx:
+    def __init__(self, store: MemoryStore) -> None:
+        self._s = store
+        self._undo: list[Callable[[], None]] = []
+
+    # --- undo helpers -----------------------------------------------------------------
+    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        old = table.get(key, _MISSING)
+        table[key] = value
+        if old is _MISSING:
+            self._undo.append(lambda: table.pop(key, None))
+        else:
+            self._undo.append(lambda: table.__setitem__(key, old))
+
+    def rollback_to(self, mark: int) -> None:
+        while len(self._undo) > mark:
+            self._undo.pop()()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        mark = len(self._undo)
+        try:
+            yield
+        except BaseException:
+            self.rollback_to(mark)
+            raise
+
+    # --- orders -------------------------------------------------------------------------
+    def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        return self._s._orders.get(order_id)
+
+    def find_order_id(self, field: str, value: str) -> str | None:
+        return self._s._index[field].get(value)
+
+    def insert_order(self, order: Order) -> None:
+        s = self._s
+        if order.id in s._orders or order.number in s._index["number"]:
+            raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists")
+        self._set(s._orders, order.id, order)
+        self._index(order)
+
+    def _index(self, order: Order) -> None:
+        for field in ("number", "query_token_hash", "erp_id"):
+            value = getattr(order, field)
+            if value:
+                self._set(self._s._index[field], value, order.id)
+
+    def update_order(self, order: Order, expected_version: int) -> None:
+        current = self._s._orders.get(order.id)
+        if current is None or current.version != expected_version:
+            raise ConcurrencyConflict(order.id, expected_version)
+        self._set(self._s._orders, order.id, order)
+        self._index(order)
+
+    # --- audit --------------------------------------------------------------------------
+    def chain_head(self, chain: str) -> ChainHead | None:
+        return self._s._heads.get(chain)
+
+    def append_audit(self, chain: str, seq: int, data: bytes, leaf: bytes) -> None:
+        s = self._s
+        head = s._heads.get(chain)
+        if (head.seq + 1 if head else 0) != seq:
+            raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
+        s._log.append((chain, data))
+        self._undo.append(s._log.pop)
+        self._set(s._heads, chain, ChainHead(seq, leaf))
+        positions = s._chains.setdefault(chain, [])
+        positions.append(len(s._log) - 1)
+        self._undo.append(positions.pop)
+
+    # --- idempotency and documents ------------------------------------------------------
+    def get_idempotent(self, key: str) -> tuple[str, str] | None:
+        return self._s._idem.get(key)
+
+    def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
+        self._set(self._s._idem, key, (fingerprint, result))
+
+    def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
+        return self._s._docs.get((kind, key))
+
+    def put_doc(self, kind: str, key: str, body: str) -> None:
+        self._set(self._s._docs, (kind, key), body)
+
+    def delete_doc(self, kind: str, key: str) -> None:
+        docs = self._s._docs
+        if (kind, key) in docs:
+            old = docs.pop((kind, key))
+            self._undo.append(lambda: docs.__setitem__((kind, key), old))
+
+    def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
+        return sorted(
+            (k, body) for (kd, k), body in self._s._docs.items() if kd == kind and k.startswith(prefix)
+        )
+
+
+class MemoryStore:
+    """A :class:`~orderflow.ports.Store` held in process memory (lost when the process ends)."""
+
+    def __init__(self, origin: str = "orderflow.local/memory") -> None:
+        self.origin = origin
+        self._lock = threading.RLock()
+        self._orders: dict[str, Order] = {}
+        self._index: dict[str, dict[str, str]] = {"number": {}, "query_token_hash": {}, "erp_id": {}}
+        self._log: list[tuple[str, bytes]] = []
+        self._heads: dict[str, ChainHead] = {}
+        self._chains: dict[str, list[int]] = {}
+        self._idem: dict[str, tuple[str, str]] = {}
+        self._docs: dict[tuple[str, str], str] = {}
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryTx]:
+        """Open a transaction; a nested call in the same thread is a savepoint."""
+        current: _MemoryTx | None = getattr(self._local, "tx", None)
+        if current is not None:
+            with current.savepoint():
+                yield current
+            return
+        with self._lock:
+            tx = _MemoryTx(self)
+            self._local.tx = tx
+            try:
+                yield tx
+            except BaseException:
+                tx.rollback_to(0)
+                raise
+            finally:
+                self._local.tx = None
+
+    def audit_entries(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        """Stored audit bytes in global order."""
+        with self._lock:
+            return [data for _, data in self._log[start:stop]]
+
+    def audit_chain(self, chain: str) -> list[tuple[int, bytes]]:
+        """One chain's ``(index, bytes)`` in sequence order."""
+        with self._lock:
+            return [(i, self._log[i][1]) for i in self._chains.get(chain, ())]
+
+    def audit_size(self) -> int:
+        """Number of audit entries."""
+        return len(self._log)
+
+    def orders(self) -> Iterator[Order]:
+        """Every stored order."""
+        with self._lock:
+            snapshot = list(self._orders.values())
+        return iter(snapshot)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def tamper(self, index: int, data: bytes) -> None:
+        """Overwrite stored audit bytes (for tests that prove tampering is detected)."""
+        with self._lock:
+            chain, _ = self._log[index]
+            self._log[index] = (chain, data)

@@ -1,0 +1,65 @@
+"""The composition root: build an :class:`~orderflow.service.OrderService` from a URL.
+
+``sqlite:///path/to/file.db`` (the embedded default), ``sqlite:///:memory:``,
+``memory://`` and ``postgresql://user@host:port/db`` (the ``postgres`` extra).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from orderflow.clock import Clock
+from orderflow.exceptions import InputError
+from orderflow.ports import Store
+from orderflow.service import OrderService
+from orderflow.workflow import Workflow
+
+__all__ = ["connect", "open_store"]
+
+DEFAULT_ORIGIN = "orderflow.local/plant"
+
+
+def open_store(url: str, *, origin: str = DEFAULT_ORIGIN, **options: Any) -> Store:
+    """Open the store a URL names. Extra ``options`` go to the adapter.
+
+    SQLite URLs accept ``?synchronous=NORMAL`` (default ``FULL``).
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if scheme == "memory":
+        from orderflow.adapters.memory import MemoryStore
+
+        return MemoryStore(origin)
+    if scheme == "sqlite":
+        from orderflow.adapters.sqlite import SqliteStore
+
+        path = parts.path
+        if parts.netloc:
+            raise InputError(f"use sqlite:///relative.db or sqlite:////absolute.db, not {url!r}")
+        path = path[1:] if path.startswith("/") else path
+        if not path:
+            raise InputError(f"no database file in {url!r} (e.g. sqlite:///orderflow.db)")
+        sync = options.pop("synchronous", query.get("synchronous", "FULL"))
+        return SqliteStore(path, origin=origin, synchronous=sync, **options)
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        from orderflow.adapters.postgres import PostgresStore
+
+        clean = parts._replace(scheme="postgresql").geturl()
+        return PostgresStore(clean, origin=origin, **options)
+    raise InputError(
+        f"unknown store URL {url!r}: use sqlite:///file.db, memory:// or postgresql://..."
+    )
+
+
+def connect(
+    url: str = "sqlite:///orderflow.db",
+    *,
+    origin: str = DEFAULT_ORIGIN,
+    clock: Clock | None = None,
+    workflow: Workflow | None = None,
+    **options: Any,
+) -> OrderService:
+    """An order service over the store at ``url``."""
+    return OrderService(open_store(url, origin=origin, **options), clock=clock, workflow=workflow)

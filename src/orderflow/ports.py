@@ -1,0 +1,113 @@
+"""The ports (``typing.Protocol``) between the service layer and the outside world.
+
+A store adapter implements :class:`Store`; one :class:`StoreTx` is one database
+transaction in which an order change, its audit entry, its idempotency record and its
+stock effects commit together or not at all. The adapters shipped are memory, SQLite
+(the embedded default) and PostgreSQL (``postgres`` extra); all pass the same contract
+suite in :mod:`orderflow.testing.contracts`.
+
+Besides orders, audit entries and idempotency records, a store keeps *documents*: JSON
+bodies by ``(kind, key)`` for master data, stock, reservations, incidents, alerts and
+query events. The typed layer above (:mod:`orderflow.service.records`) encodes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from orderflow.audit import ChainHead
+from orderflow.domain.order import Order
+
+__all__ = ["Store", "StoreTx"]
+
+
+class StoreTx(Protocol):
+    """One transaction. Writes become visible to others only when it commits."""
+
+    def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        """The stored order, locked against concurrent writers if ``for_update``."""
+        ...
+
+    def find_order_id(self, field: str, value: str) -> str | None:
+        """The id of the order whose ``number``, ``query_token_hash`` or ``erp_id`` is ``value``."""
+        ...
+
+    def insert_order(self, order: Order) -> None:
+        """Store a new order; a duplicate id or number raises ConcurrencyConflict."""
+        ...
+
+    def update_order(self, order: Order, expected_version: int) -> None:
+        """Replace an order if its stored version is ``expected_version``.
+
+        Otherwise raise :class:`~orderflow.ConcurrencyConflict` (a lost update prevented).
+        """
+        ...
+
+    def chain_head(self, chain: str) -> ChainHead | None:
+        """The last ``seq`` and leaf hash of an audit chain (an order id or a stream)."""
+        ...
+
+    def append_audit(self, chain: str, seq: int, data: bytes, leaf: bytes) -> None:
+        """Append one canonical entry; ``(chain, seq)`` is unique (ConcurrencyConflict)."""
+        ...
+
+    def get_idempotent(self, key: str) -> tuple[str, str] | None:
+        """``(request fingerprint, result JSON)`` stored under an idempotency key."""
+        ...
+
+    def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
+        """Remember the result of the request made under ``key``."""
+        ...
+
+    def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
+        """A document body, locked against concurrent writers if ``for_update``."""
+        ...
+
+    def put_doc(self, kind: str, key: str, body: str) -> None:
+        """Insert or replace a document."""
+        ...
+
+    def delete_doc(self, kind: str, key: str) -> None:
+        """Remove a document if it exists."""
+        ...
+
+    def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
+        """``(key, body)`` of every document of ``kind`` whose key starts with ``prefix``."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested scope: an exception inside undoes only its own writes."""
+        ...
+
+
+class Store(Protocol):
+    """A persistent home for orders, the audit log and documents."""
+
+    origin: str
+    """The audit log's origin line (e.g. ``orderflow.example/plant-1``)."""
+
+    def transaction(self) -> AbstractContextManager[StoreTx]:
+        """Open a write transaction (committed on normal exit, rolled back on error)."""
+        ...
+
+    def audit_entries(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        """Stored audit bytes in global log order, ``[start, stop)``."""
+        ...
+
+    def audit_chain(self, chain: str) -> list[tuple[int, bytes]]:
+        """``(global index, bytes)`` of one chain's entries in sequence order."""
+        ...
+
+    def audit_size(self) -> int:
+        """Number of entries in the global log."""
+        ...
+
+    def orders(self) -> Iterator[Order]:
+        """Every stored order (any order of iteration)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...

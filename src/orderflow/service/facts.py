@@ -1,0 +1,91 @@
+"""Gather the facts a transition's guards need from the store, and nothing more."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+import attrs
+
+from orderflow.domain import Component, Customer, InboundPO, Order, Product
+from orderflow.ports import StoreTx
+from orderflow.service import records
+from orderflow.workflow import CapacitySchedule, CapacitySlot, Facts
+
+__all__ = ["GUARD_NEEDS", "StoreFacts"]
+
+GUARD_NEEDS: dict[str, frozenset[str]] = {
+    "credit_limit": frozenset({"customer"}),
+    "bom_kitting": frozenset({"products", "stock", "components"}),
+    "inbound_po_overdue": frozenset({"products", "inbound", "components"}),
+    "capacity_slot": frozenset({"capacity"}),
+}
+"""What each built-in guard reads; an unknown (custom) guard gets every fact."""
+_EVERYTHING = frozenset({"customer", "products", "stock", "components", "inbound", "capacity"})
+
+
+class StoreFacts:
+    """Reads :class:`~orderflow.workflow.Facts` for one order inside a transaction."""
+
+    def needs(self, guards: Iterable[str]) -> frozenset[str]:
+        """The fact groups the named guards read."""
+        out: frozenset[str] = frozenset()
+        for g in guards:
+            out |= GUARD_NEEDS.get(g, _EVERYTHING)
+        return out
+
+    def gather(
+        self, tx: StoreTx, order: Order, today: dt.date, needs: frozenset[str]
+    ) -> Facts:
+        """Facts for ``order``: only the groups in ``needs`` are read."""
+        if not needs:
+            return Facts(today=today)
+        customer = None
+        if "customer" in needs:
+            base = records.get_typed(tx, Customer, order.customer_id)
+            if base is not None:
+                exposure = records.read_decimal(tx, records.EXPOSURE, base.id)
+                customer = (
+                    base if not exposure else attrs.evolve(base, open_exposure=base.open_exposure + exposure)
+                )
+        products: dict[str, Product] = {}
+        components: set[str] = set()
+        if needs & {"products", "stock", "inbound", "components"}:
+            for line in order.lines:
+                product = records.get_typed(tx, Product, line.product)
+                if product is not None:
+                    products[product.code] = product
+                    components.update(b.component for b in product.bom)
+        available: dict[str, Decimal] = {}
+        if "stock" in needs:
+            for c in components:
+                available[c] = records.read_stock(tx, c).position.available
+        labels: dict[str, Component] = {}
+        if "components" in needs:
+            for c in components:
+                master = records.get_typed(tx, Component, c)
+                if master is not None:
+                    labels[c] = master
+        inbound: dict[str, tuple[InboundPO, ...]] = {}
+        if "inbound" in needs:
+            for c in components:
+                pos = records.inbound_pos(tx, c)
+                if pos:
+                    inbound[c] = pos
+        capacity = None
+        if "capacity" in needs:
+            capacity = CapacitySchedule(records.capacity_slots(tx, order.factory_id))
+        streaks = {
+            code: int(tx.get_doc(records.STREAK, code) or 0) for code in products
+        } if products else {}
+        return Facts(
+            today=today,
+            customer=customer,
+            products=products,
+            components=labels,
+            available=available,
+            inbound=inbound,
+            capacity=capacity,
+            on_time_streak=streaks,
+        )

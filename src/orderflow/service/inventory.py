@@ -1,0 +1,94 @@
+"""Stock effects of the workflow and of warehouse scans (R6), inside one transaction.
+
+Kitting reserves the order's base need, dispatch issues it, cancellation releases it.
+When available stock of a component falls under its safety threshold, a purchasing
+alert is written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+
+from orderflow.domain import Component, Order
+from orderflow.ports import StoreTx
+from orderflow.service import records
+from orderflow.service.records import PurchasingAlert, StockLevel
+from orderflow.serialization import to_json
+
+__all__ = ["issue", "release", "reserve", "set_level"]
+
+
+def _alert_if_crossed(
+    tx: StoreTx, before: StockLevel, after: StockLevel, *, at_us: int, actor: str,
+    device: str = "", batch: str = "",
+) -> PurchasingAlert | None:
+    master = records.get_typed(tx, Component, after.position.component)
+    threshold = master.safety_stock if master is not None else Decimal(0)
+    was, now = before.position.available, after.position.available
+    if threshold <= 0 or not (was >= threshold > now):
+        return None
+    alert = PurchasingAlert(after.position.component, now, threshold, at_us, actor, device, batch)
+    key = f"{at_us:020d}/{alert.component}"
+    tx.put_doc(records.ALERT, key, to_json(alert))
+    return alert
+
+
+def set_level(
+    tx: StoreTx, before: StockLevel, after: StockLevel, *, at_us: int, actor: str,
+    device: str = "", batch: str = "",
+) -> PurchasingAlert | None:
+    """Store a component's new stock; return the purchasing alert it raised, if any."""
+    records.write_stock(tx, after)
+    return _alert_if_crossed(tx, before, after, at_us=at_us, actor=actor, device=device, batch=batch)
+
+
+def reserve(
+    tx: StoreTx, order: Order, needs: Mapping[str, Decimal], *, at_us: int, actor: str
+) -> list[PurchasingAlert]:
+    """Reserve ``needs`` (component -> base quantity) for ``order``."""
+    alerts = []
+    for component, qty in needs.items():
+        before = records.read_stock(tx, component, for_update=True)
+        p = before.position
+        after = StockLevel(records.position(component, p.on_hand, p.reserved + qty), before.last_scan_us)
+        alert = set_level(tx, before, after, at_us=at_us, actor=actor)
+        if alert is not None:
+            alerts.append(alert)
+    tx.put_doc(records.RESERVATION, order.id, json.dumps({c: str(q) for c, q in needs.items()}))
+    return alerts
+
+
+def _reservation(tx: StoreTx, order: Order) -> dict[str, Decimal]:
+    body = tx.get_doc(records.RESERVATION, order.id, for_update=True)
+    return {} if body is None else {c: Decimal(q) for c, q in json.loads(body).items()}
+
+
+def issue(tx: StoreTx, order: Order) -> None:
+    """Hand the reserved components to production: on hand and reserved both drop."""
+    for component, qty in _reservation(tx, order).items():
+        level = records.read_stock(tx, component, for_update=True)
+        p = level.position
+        records.write_stock(
+            tx,
+            StockLevel(
+                records.position(component, max(p.on_hand - qty, Decimal(0)), max(p.reserved - qty, Decimal(0))),
+                level.last_scan_us,
+            ),
+        )
+    tx.delete_doc(records.RESERVATION, order.id)
+
+
+def release(tx: StoreTx, order: Order) -> bool:
+    """Give an order's reserved components back; ``False`` if nothing was reserved."""
+    held = _reservation(tx, order)
+    for component, qty in held.items():
+        level = records.read_stock(tx, component, for_update=True)
+        p = level.position
+        records.write_stock(
+            tx,
+            StockLevel(records.position(component, p.on_hand, max(p.reserved - qty, Decimal(0))), level.last_scan_us),
+        )
+    tx.delete_doc(records.RESERVATION, order.id)
+    return bool(held)

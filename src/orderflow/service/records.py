@@ -1,0 +1,159 @@
+"""Typed documents kept by a store: master data, stock, exposure, alerts (R1, R6).
+
+Master data is encoded with the cattrs converter and decoded through a small cache
+(the same body decodes to the same immutable object); the hot, frequently rewritten
+documents (stock, exposure, streaks) use a compact text form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from orderflow.domain import Component, Customer, InboundPO, Product, StockPosition
+from orderflow.ports import StoreTx
+from orderflow.serialization import from_json, to_json
+from orderflow.workflow import CapacitySlot
+
+__all__ = [
+    "CAPACITY",
+    "COMPONENT",
+    "CUSTOMER",
+    "PO",
+    "PRODUCT",
+    "PurchasingAlert",
+    "StockLevel",
+    "capacity_slots",
+    "get_typed",
+    "position",
+    "write_slot",
+    "inbound_pos",
+    "put_typed",
+    "read_decimal",
+    "read_stock",
+    "write_stock",
+]
+
+T = TypeVar("T")
+_ZERO = Decimal(0)
+
+CUSTOMER = "customer"
+PRODUCT = "product"
+COMPONENT = "component"
+PO = "po"
+CAPACITY = "capacity"
+STOCK = "stock"
+EXPOSURE = "exposure"
+STREAK = "streak"
+RESERVATION = "reservation"
+ALERT = "alert"
+COUNTER = "counter"
+
+_KINDS: dict[type[Any], str] = {
+    Customer: CUSTOMER,
+    Product: PRODUCT,
+    Component: COMPONENT,
+    InboundPO: PO,
+    CapacitySlot: CAPACITY,
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def _decode(cls: type[Any], body: str) -> Any:
+    return from_json(body, cls)
+
+
+def get_typed(tx: StoreTx, cls: type[T], key: str) -> T | None:
+    """Load a master-data document of type ``cls``."""
+    body = tx.get_doc(_KINDS[cls], key)
+    return None if body is None else _decode(cls, body)  # type: ignore[no-any-return]
+
+
+def put_typed(tx: StoreTx, key: str, value: Any) -> None:
+    """Store a master-data value under ``key``."""
+    tx.put_doc(_KINDS[type(value)], key, to_json(value))
+
+
+def read_decimal(tx: StoreTx, kind: str, key: str, *, for_update: bool = False) -> Decimal:
+    """A number document (0 when absent)."""
+    body = tx.get_doc(kind, key, for_update=for_update)
+    return Decimal(body) if body else Decimal(0)
+
+
+def inbound_pos(tx: StoreTx, component: str) -> tuple[InboundPO, ...]:
+    """The inbound purchase orders of a component."""
+    return tuple(_decode(InboundPO, body) for _, body in tx.docs(PO, component + "/"))
+
+
+def capacity_slots(tx: StoreTx, factory_id: str) -> tuple[CapacitySlot, ...]:
+    """A factory's free production slots."""
+    return tuple(_slot(body) for _, body in tx.docs(CAPACITY, factory_id + "/"))
+
+
+def write_slot(tx: StoreTx, factory_id: str, slot: CapacitySlot) -> None:
+    """Store one free production slot (compact text: it changes with every dispatch)."""
+    tx.put_doc(
+        CAPACITY,
+        f"{factory_id}/{slot.line}/{slot.start.isoformat()}",
+        f"{slot.line}|{slot.start.isoformat()}|{slot.end.isoformat()}|{slot.free_units}",
+    )
+
+
+def _slot(body: str) -> CapacitySlot:
+    line, start, end, free = body.split("|")
+    slot = object.__new__(CapacitySlot)
+    for name, value in (
+        ("line", line), ("start", dt.date.fromisoformat(start)),
+        ("end", dt.date.fromisoformat(end)), ("free_units", Decimal(free)),
+    ):
+        object.__setattr__(slot, name, value)
+    return slot
+
+
+@attrs.frozen
+class StockLevel:
+    """Scan-based stock of one component (R6) and when it was last scanned."""
+
+    position: StockPosition
+    last_scan_us: int = 0
+
+
+def read_stock(tx: StoreTx, component: str, *, for_update: bool = False) -> StockLevel:
+    """The component's stock (zero if never seen)."""
+    body = tx.get_doc(STOCK, component, for_update=for_update)
+    if body is None:
+        return StockLevel(position(component, _ZERO, _ZERO))
+    on_hand, reserved, last = body.split("|")
+    return StockLevel(position(component, Decimal(on_hand), Decimal(reserved)), int(last))
+
+
+def position(component: str, on_hand: Decimal, reserved: Decimal) -> StockPosition:
+    """A stock position from trusted numbers, without re-validation (hot path)."""
+    p = object.__new__(StockPosition)
+    object.__setattr__(p, "component", component)
+    object.__setattr__(p, "on_hand", on_hand)
+    object.__setattr__(p, "reserved", reserved)
+    return p
+
+
+def write_stock(tx: StoreTx, level: StockLevel) -> None:
+    """Store a component's stock."""
+    p = level.position
+    tx.put_doc(STOCK, p.component, f"{p.on_hand}|{p.reserved}|{level.last_scan_us}")
+
+
+@attrs.frozen
+class PurchasingAlert:
+    """Available stock of a component fell under its safety threshold (R6)."""
+
+    component: str
+    available: Decimal
+    safety_stock: Decimal
+    at_us: int
+    actor: str
+    device: str = ""
+    batch: str = ""

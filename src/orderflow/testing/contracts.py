@@ -1,0 +1,289 @@
+"""The contract every store adapter passes unchanged (needs pytest).
+
+Subclass :class:`StoreContract` in your test suite and provide two fixtures::
+
+    from orderflow.testing.contracts import StoreContract
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path):
+            s = MyStore(...)
+            yield s
+            s.close()
+
+        def tamper(self, store, index, data):   # optional: overwrite stored audit bytes
+            ...
+
+The tests drive the store directly and through :class:`~orderflow.service.OrderService`:
+atomicity (a failed operation writes nothing), version checks, idempotency, audit
+chains that verify and replay, and tamper detection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import pendulum
+import pytest
+
+from orderflow.audit import leaf_hash
+from orderflow.clock import FrozenClock
+from orderflow.domain import BomLine, Component, Customer, OrderLine, Product, ProductKind, new_order
+from orderflow.exceptions import (
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    InputError,
+    NotFound,
+    TamperDetected,
+    TransitionRefused,
+)
+from orderflow.ports import Store
+from orderflow.service import OrderDraft, OrderService
+from orderflow.workflow import CapacitySlot
+
+__all__ = ["StoreContract", "seeded_service"]
+
+START = pendulum.datetime(2026, 5, 11, 1, tz="UTC")
+
+
+def seeded_service(store: Store, *, seal_rings: int = 1000) -> OrderService:
+    """A service over ``store`` with one customer, product, component and capacity slot."""
+    svc = OrderService(store, clock=FrozenClock(START))
+    svc.put_customer(Customer("C001", "Ningbo Valves", "A", Decimal(10**6), Decimal(0)))
+    svc.put_component(Component("Q23-7", "seal ring", suppliers=("S1", "S2"), safety_stock=50))
+    svc.put_product(Product("HV-100", "hydraulic valve", ProductKind.REGULAR, (BomLine("Q23-7", 1),)))
+    svc.set_stock("Q23-7", seal_rings)
+    svc.put_capacity("NB1", [CapacitySlot("L1", dt.date(2026, 5, 12), dt.date(2026, 6, 20), 10**6)])
+    return svc
+
+
+def draft(qty: int = 100) -> OrderDraft:
+    """A draft order for the seeded master data."""
+    return OrderDraft("C001", (OrderLine("HV-100", qty, "10"),), dt.date(2026, 7, 1), "NB1")
+
+
+MAINLINE = ("lock_kitting", "dispatch_production", "release_qc", "deliver")
+
+
+class StoreContract:
+    """Behaviour every :class:`~orderflow.ports.Store` must show."""
+
+    @pytest.fixture
+    def store(self) -> Store:
+        raise NotImplementedError("provide a 'store' fixture")
+
+    def tamper(self, store: Store, index: int, data: bytes) -> None:
+        """Overwrite the stored bytes of audit entry ``index`` (override per adapter)."""
+        pytest.skip("this adapter provides no tamper hook")
+
+    # --- raw store --------------------------------------------------------------------
+    def test_order_round_trip_and_lookup(self, store: Store) -> None:
+        order, token = new_order(
+            number="HY20260511-1", customer_id="C001", lines=[OrderLine("P", "2.5", "3")],
+            requested_date=dt.date(2026, 6, 1), factory_id="NB1", initial_stage="pending_review",
+            created_at=START, delivery_address="宁波市北仑区", erp_id="1001",
+        )
+        with store.transaction() as tx:
+            tx.insert_order(order)
+        with store.transaction() as tx:
+            assert tx.get_order(order.id) == order
+            assert tx.find_order_id("number", order.number) == order.id
+            assert tx.find_order_id("erp_id", "1001") == order.id
+            assert tx.find_order_id("query_token_hash", order.query_token_hash) == order.id
+            assert tx.get_order("nope") is None
+        assert [o.id for o in store.orders()] == [order.id]
+
+    def test_duplicate_number_and_stale_version_conflict(self, store: Store) -> None:
+        order, _ = new_order(
+            number="HY20260511-2", customer_id="C", lines=[OrderLine("P", 1)],
+            requested_date=dt.date(2026, 6, 1), factory_id="NB1", initial_stage="pending_review",
+            created_at=START,
+        )
+        with store.transaction() as tx:
+            tx.insert_order(order)
+        twin = attrs.evolve(order, id="other-id")
+        with pytest.raises(ConcurrencyConflict), store.transaction() as tx:
+            tx.insert_order(twin)
+        with store.transaction() as tx:
+            tx.update_order(attrs.evolve(order, version=1, stage="kitting_locked"), 0)
+        with pytest.raises(ConcurrencyConflict), store.transaction() as tx:
+            tx.update_order(attrs.evolve(order, version=1, stage="cancelled"), 0)
+        with store.transaction() as tx:
+            stored = tx.get_order(order.id)
+            assert stored is not None and stored.stage == "kitting_locked"
+
+    def test_rollback_and_savepoint(self, store: Store) -> None:
+        with pytest.raises(RuntimeError), store.transaction() as tx:
+            tx.put_doc("t", "a", "1")
+            raise RuntimeError("boom")
+        with store.transaction() as tx:
+            assert tx.get_doc("t", "a") is None
+            tx.put_doc("t", "a", "1")
+            with pytest.raises(RuntimeError), store.transaction() as inner:
+                inner.put_doc("t", "b", "2")
+                raise RuntimeError("inner")
+            tx.put_doc("t", "c", "3")
+        with store.transaction() as tx:
+            assert tx.docs("t") == [("a", "1"), ("c", "3")]
+            tx.put_doc("t", "a", "one")
+            tx.delete_doc("t", "c")
+            tx.put_doc("u", "a/x", "4")
+            tx.put_doc("u", "b/x", "5")
+        with store.transaction() as tx:
+            assert tx.docs("t") == [("a", "one")]
+            assert tx.docs("u", "a/") == [("a/x", "4")]
+
+    def test_audit_chain_unique_and_ordered(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.append_audit("x", 0, b"e0", leaf_hash(b"e0"))
+            tx.append_audit("y", 0, b"f0", leaf_hash(b"f0"))
+            tx.append_audit("x", 1, b"e1", leaf_hash(b"e1"))
+        with pytest.raises(ConcurrencyConflict), store.transaction() as tx:
+            tx.append_audit("x", 1, b"dup", leaf_hash(b"dup"))
+        assert store.audit_entries() == [b"e0", b"f0", b"e1"]
+        assert store.audit_entries(1, 2) == [b"f0"]
+        assert store.audit_chain("x") == [(0, b"e0"), (2, b"e1")]
+        assert store.audit_size() == 3
+        with store.transaction() as tx:
+            head = tx.chain_head("x")
+            assert head is not None and head.seq == 1 and head.leaf_hash == leaf_hash(b"e1")
+            assert tx.chain_head("z") is None
+
+    def test_idempotency_records(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.put_idempotent("k", "fp", "result")
+        with store.transaction() as tx:
+            assert tx.get_idempotent("k") == ("fp", "result")
+            assert tx.get_idempotent("missing") is None
+
+    # --- through the service ----------------------------------------------------------
+    def test_lifecycle_verifies_and_replays(self, store: Store) -> None:
+        svc = seeded_service(store)
+        sub = svc.submit(draft(), actor="sales")
+        assert sub.passed
+        order = sub.order
+        for event in MAINLINE:
+            order = svc.fire(order.id, event, actor="plant")
+        assert order.stage == "delivered" and order.version == 4
+        checkpoint = svc.audit.verify(deep=True)
+        assert checkpoint.size == store.audit_size() == 5
+        assert svc.audit.replay(order.id) == svc.get(order.id)
+        assert svc.stock("Q23-7").on_hand == 900
+
+    def test_refusal_writes_nothing(self, store: Store) -> None:
+        svc = seeded_service(store, seal_rings=104)
+        order = svc.submit(draft(), actor="sales").order
+        size = store.audit_size()
+        with pytest.raises(TransitionRefused, match="available 104 < required 105"):
+            svc.fire(order.id, "lock_kitting", actor="plant", idempotency_key="k-refused")
+        assert store.audit_size() == size
+        assert svc.get(order.id) == order
+        assert svc.stock("Q23-7").reserved == 0
+        svc.set_stock("Q23-7", 105)
+        # the refused key was not consumed: the retry now succeeds
+        assert svc.fire(order.id, "lock_kitting", actor="plant", idempotency_key="k-refused").stage == "kitting_locked"
+
+    def test_idempotent_retries_write_once(self, store: Store) -> None:
+        svc = seeded_service(store)
+        first = svc.submit(draft(), actor="sales", idempotency_key="sub-1")
+        again = svc.submit(draft(), actor="sales", idempotency_key="sub-1")
+        assert again.order == first.order and again.query_token is None
+        a = svc.fire(first.order.id, "lock_kitting", actor="p", idempotency_key="fire-1")
+        b = svc.fire(first.order.id, "lock_kitting", actor="p", idempotency_key="fire-1")
+        assert a == b
+        assert store.audit_size() == 2
+        with pytest.raises(IdempotencyConflict):
+            svc.fire(first.order.id, "dispatch_production", actor="p", idempotency_key="fire-1")
+
+    def test_effects_reserve_issue_release(self, store: Store) -> None:
+        svc = seeded_service(store)
+        a = svc.submit(draft(100), actor="s").order
+        b = svc.submit(draft(200), actor="s").order
+        svc.fire(a.id, "lock_kitting", actor="p")
+        svc.fire(b.id, "lock_kitting", actor="p")
+        assert svc.stock("Q23-7").reserved == 300
+        assert svc.customer("C001").open_exposure == Decimal(3000)
+        svc.fire(b.id, "cancel", actor="p", reason="customer withdrew")
+        assert svc.stock("Q23-7").reserved == 100
+        svc.fire(a.id, "dispatch_production", actor="p")
+        assert svc.stock("Q23-7") == type(svc.stock("Q23-7"))("Q23-7", 900, 0)
+        assert svc.customer("C001").open_exposure == Decimal(1000)
+
+    def test_scans_alert_and_refuse_negative_stock(self, store: Store) -> None:
+        svc = seeded_service(store, seal_rings=60)
+        assert svc.record_scan("Q23-7", 5, direction="out", actor="wh").alert is None
+        result = svc.record_scan("Q23-7", 10, direction="out", actor="wh", device="pda-7",
+                                 batch="B1")
+        assert result.position.on_hand == 45
+        assert result.alert is not None and result.alert.safety_stock == 50
+        assert [a.device for a in svc.alerts()] == ["pda-7"]
+        with pytest.raises(InputError, match="would leave -955"):
+            svc.record_scan("Q23-7", 1000, direction="out", actor="wh")
+        assert svc.stock("Q23-7").on_hand == 45
+        svc.audit.verify()
+
+    def test_edit_records_old_and_new(self, store: Store) -> None:
+        svc = seeded_service(store)
+        order = svc.submit(draft(), actor="s").order
+        edited = svc.edit(order.id, {"requested_date": dt.date(2026, 7, 9)}, actor="s")
+        assert edited.version == 1
+        assert svc.audit.replay(order.id) == edited
+        with pytest.raises(InputError, match="cannot edit stage"):
+            svc.edit(order.id, {"stage": "delivered"}, actor="s")
+
+    def test_stale_version_is_a_conflict_not_a_lost_update(self, store: Store) -> None:
+        svc = seeded_service(store)
+        order = svc.submit(draft(), actor="s").order
+        results: list[Any] = []
+        barrier = threading.Barrier(2)
+
+        def writer(event: str, reason: str | None) -> None:
+            barrier.wait()
+            try:
+                results.append(svc.fire(order.id, event, actor="p", reason=reason,
+                                        expected_version=0))
+            except ConcurrencyConflict as exc:
+                results.append(exc)
+
+        threads = [threading.Thread(target=writer, args=("lock_kitting", None)),
+                   threading.Thread(target=writer, args=("hold", "check"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wins = [r for r in results if not isinstance(r, Exception)]
+        assert len(wins) == 1 and len(results) == 2
+        assert isinstance([r for r in results if isinstance(r, Exception)][0], ConcurrencyConflict)
+        assert svc.get(order.id).version == 1
+        svc.audit.verify(deep=True)
+
+    def test_customer_and_slip_lookups_do_not_leak(self, store: Store) -> None:
+        svc = seeded_service(store)
+        sub = svc.submit(draft(), actor="s")
+        assert sub.query_token is not None
+        view = svc.customer_status(sub.query_token)
+        assert view.number == sub.order.number and view.stage == "pending_review"
+        assert "C001" not in repr(view) and sub.order.id not in repr(view)
+        with pytest.raises(NotFound) as unknown:
+            svc.customer_status("x" * 22)
+        with pytest.raises(NotFound) as wrong_code:
+            svc.slip_status(sub.order.number, "000000" if sub.order.verification_code != "000000" else "111111")
+        with pytest.raises(NotFound) as no_order:
+            svc.slip_status("HY20990101-1", "123456")
+        assert str(unknown.value) == str(wrong_code.value) == str(no_order.value)
+
+    def test_tampering_is_detected(self, store: Store) -> None:
+        svc = seeded_service(store)
+        order = svc.submit(draft(), actor="s").order
+        for event in MAINLINE[:2]:
+            svc.fire(order.id, event, actor="p")
+        checkpoint = svc.audit.checkpoint()
+        stored = store.audit_entries()
+        self.tamper(store, 1, stored[1].replace(b'"actor":"p"', b'"actor":"x"'))
+        with pytest.raises(TamperDetected) as info:
+            svc.audit.verify(checkpoint)
+        assert info.value.first_bad_index <= 1
