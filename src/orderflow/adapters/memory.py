@@ -84,11 +84,11 @@ class _MemoryTx:
         if (head.seq + 1 if head else 0) != seq:
             raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
         s._log.append((chain, data))
-        self._undo.append(s._log.pop)
+        self._undo.append(lambda: s._log.__delitem__(-1))
         self._set(s._heads, chain, ChainHead(seq, leaf))
         positions = s._chains.setdefault(chain, [])
         positions.append(len(s._log) - 1)
-        self._undo.append(positions.pop)
+        self._undo.append(lambda: positions.__delitem__(-1))
 
     # --- idempotency and documents ------------------------------------------------------
     def get_idempotent(self, key: str) -> tuple[str, str] | None:
@@ -111,7 +111,9 @@ class _MemoryTx:
 
     def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
         return sorted(
-            (k, body) for (kd, k), body in self._s._docs.items() if kd == kind and k.startswith(prefix)
+            (k, body)
+            for (kd, k), body in self._s._docs.items()
+            if kd == kind and k.startswith(prefix)
         )
 
 
@@ -122,7 +124,11 @@ class MemoryStore:
         self.origin = origin
         self._lock = threading.RLock()
         self._orders: dict[str, Order] = {}
-        self._index: dict[str, dict[str, str]] = {"number": {}, "query_token_hash": {}, "erp_id": {}}
+        self._index: dict[str, dict[str, str]] = {
+            "number": {},
+            "query_token_hash": {},
+            "erp_id": {},
+        }
         self._log: list[tuple[str, bytes]] = []
         self._heads: dict[str, ChainHead] = {}
         self._chains: dict[str, list[int]] = {}

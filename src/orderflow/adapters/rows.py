@@ -45,7 +45,7 @@ COLUMNS = (
     "lines",
 )
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
 _sub = dt.datetime.__sub__
 

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from orderflow.adapters.rows import COLUMNS, order_from_row, order_to_row
 from orderflow.audit import ChainHead
@@ -26,7 +27,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         1,
         "orders, audit log, idempotency keys, documents",
         (
-            f"""CREATE TABLE orders (
+            """CREATE TABLE orders (
                 id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, customer_id TEXT NOT NULL,
                 factory_id TEXT NOT NULL, stage TEXT NOT NULL, version INTEGER NOT NULL,
                 requested_date TEXT NOT NULL, created_at INTEGER NOT NULL,
@@ -52,7 +53,9 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
 released entry; add a new one."""
 
 _SELECT_ORDER = f"SELECT {', '.join(COLUMNS)} FROM orders WHERE id = ?"
-_INSERT_ORDER = f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_INSERT_ORDER = (
+    f"INSERT INTO orders ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
 _UPDATE_ORDER = (
     "UPDATE orders SET "
     + ", ".join(f"{c} = ?" for c in COLUMNS[1:])
@@ -361,7 +364,7 @@ class SqliteStore:
         for row in self._read(f"SELECT {', '.join(COLUMNS)} FROM orders", ()):
             yield order_from_row(row)
 
-    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         try:
             if self._shared_memory:
                 with self._memory_lock:

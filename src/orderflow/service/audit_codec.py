@@ -32,8 +32,9 @@ EDITABLE = ("requested_date", "delivery_address", "lines")
 def created_changes(order: Order) -> dict[str, tuple[None, Any]]:
     """The field changes of a *created* entry: the whole new order as one ``order``
     field (its row as compact JSON), from nothing."""
-    return {"order": (None, json.dumps(order_to_row(order), ensure_ascii=False,
-                                       separators=(",", ":")))}
+    return {
+        "order": (None, json.dumps(order_to_row(order), ensure_ascii=False, separators=(",", ":")))
+    }
 
 
 def field_value(name: str, value: Any) -> Any:
@@ -63,10 +64,14 @@ def replay_entries(order_id: str, entries: Iterable[tuple[int, AuditEntry]]) -> 
     for index, entry in entries:
         if not seen:
             if entry.type is not EntryType.CREATED:
-                raise TamperDetected(index, "diverged", f"order {order_id}'s chain does not start with 'created'")
+                raise TamperDetected(
+                    index, "diverged", f"order {order_id}'s chain does not start with 'created'"
+                )
             row = entry.changes_map.get("order", (None, None))[1]
             if not isinstance(row, str):
-                raise TamperDetected(index, "diverged", f"order {order_id}'s created entry has no order")
+                raise TamperDetected(
+                    index, "diverged", f"order {order_id}'s created entry has no order"
+                )
             fields.update(order_from_row(json.loads(row)).__dict__)
             fields["stage_entered_at"] = from_micros(entry.at)
             fields["version"] = entry.seq

@@ -40,13 +40,13 @@ from orderflow.exceptions import (
 from orderflow.geo.access import DEFAULT_POLICY, AccessPolicy, Actor
 from orderflow.policy import Policy, PolicyStore, parse_policy, policy_document
 from orderflow.ports import Store, StoreTx
+from orderflow.serialization import to_json
 from orderflow.service import inventory, records
 from orderflow.service.audit_codec import EDITABLE, created_changes, field_value, fingerprint
 from orderflow.service.facts import StoreFacts
 from orderflow.service.queries import AuditReader, customer_status, slip_status
-from orderflow.service.views import CustomerStatus, SlipStatus
 from orderflow.service.records import PurchasingAlert, StockLevel
-from orderflow.serialization import to_json
+from orderflow.service.views import CustomerStatus, SlipStatus
 from orderflow.workflow import (
     CapacitySlot,
     Explanation,
@@ -66,12 +66,16 @@ T = TypeVar("T")
 ActorLike = str | Actor
 
 
+def _line_tuple(lines: Iterable[OrderLine]) -> tuple[OrderLine, ...]:
+    return tuple(lines)
+
+
 @attrs.frozen
 class OrderDraft:
     """What a new order needs; the service assigns id, number (unless given) and token."""
 
     customer_id: str
-    lines: tuple[OrderLine, ...] = attrs.field(converter=tuple)
+    lines: tuple[OrderLine, ...] = attrs.field(converter=_line_tuple)
     requested_date: dt.date
     factory_id: str
     delivery_address: str = ""
@@ -106,15 +110,31 @@ class ScanResult:
     alert: PurchasingAlert | None
 
 
-def _effect_reserve(svc: OrderService, tx: StoreTx, before: Order, after: Order, facts: Facts,
-                    policy: Policy, at_us: int, actor: str) -> None:
+def _effect_reserve(
+    svc: OrderService,
+    tx: StoreTx,
+    before: Order,
+    after: Order,
+    facts: Facts,
+    policy: Policy,
+    at_us: int,
+    actor: str,
+) -> None:
     needs = {c: base for c, (base, _) in kitting_requirements(before, facts, policy).items()}
     inventory.reserve(tx, after, needs, at_us=at_us, actor=actor)
     svc._add_exposure(tx, after.customer_id, after.amount)
 
 
-def _effect_dispatch(svc: OrderService, tx: StoreTx, before: Order, after: Order, facts: Facts,
-                     policy: Policy, at_us: int, actor: str) -> None:
+def _effect_dispatch(
+    svc: OrderService,
+    tx: StoreTx,
+    before: Order,
+    after: Order,
+    facts: Facts,
+    policy: Policy,
+    at_us: int,
+    actor: str,
+) -> None:
     inventory.issue(tx, after)
     if facts.capacity is not None:
         slot = facts.capacity.first_fit(after.total_qty, facts.today, after.requested_date)
@@ -123,14 +143,30 @@ def _effect_dispatch(svc: OrderService, tx: StoreTx, before: Order, after: Order
             records.write_slot(tx, after.factory_id, used)
 
 
-def _effect_cancel(svc: OrderService, tx: StoreTx, before: Order, after: Order, facts: Facts,
-                   policy: Policy, at_us: int, actor: str) -> None:
+def _effect_cancel(
+    svc: OrderService,
+    tx: StoreTx,
+    before: Order,
+    after: Order,
+    facts: Facts,
+    policy: Policy,
+    at_us: int,
+    actor: str,
+) -> None:
     if inventory.release(tx, after):
         svc._add_exposure(tx, after.customer_id, -after.amount)
 
 
-def _effect_deliver(svc: OrderService, tx: StoreTx, before: Order, after: Order, facts: Facts,
-                    policy: Policy, at_us: int, actor: str) -> None:
+def _effect_deliver(
+    svc: OrderService,
+    tx: StoreTx,
+    before: Order,
+    after: Order,
+    facts: Facts,
+    policy: Policy,
+    at_us: int,
+    actor: str,
+) -> None:
     svc._add_exposure(tx, after.customer_id, -after.amount)
     done = svc.local_date(after.stage_entered_at)
     on_time = done <= after.requested_date
@@ -212,10 +248,18 @@ class OrderService:
         return actor
 
     def _audit(
-        self, tx: StoreTx, chain: str, kind: EntryType, *, actor: str, at_us: int,
-        from_state: str | None = None, to_state: str | None = None,
+        self,
+        tx: StoreTx,
+        chain: str,
+        kind: EntryType,
+        *,
+        actor: str,
+        at_us: int,
+        from_state: str | None = None,
+        to_state: str | None = None,
         changes: Mapping[str, tuple[Any, Any]] | None = None,
-        context: Mapping[str, str] | None = None, key: str | None = None,
+        context: Mapping[str, str] | None = None,
+        key: str | None = None,
         expect_seq: int | None = None,
     ) -> AuditEntry:
         head = tx.chain_head(chain)
@@ -226,17 +270,29 @@ class OrderService:
                 "orderflow; run 'orderflow audit verify'"
             )
         entry = next_entry(
-            head, origin=self.store.origin, order_id=chain, type=kind, actor=actor, at=at_us,
-            from_state=from_state, to_state=to_state, changes=changes or (),
-            context=context, idempotency_key=key,
+            head,
+            origin=self.store.origin,
+            order_id=chain,
+            type=kind,
+            actor=actor,
+            at=at_us,
+            from_state=from_state,
+            to_state=to_state,
+            changes=changes or (),
+            context=context,
+            idempotency_key=key,
         )
         data = encode(entry)
         tx.append_audit(chain, entry.seq, data, leaf_hash(data))
         return entry
 
     def _once(
-        self, key: str | None, op: str, args: Mapping[str, Any],
-        body: Callable[[StoreTx], T], encode_result: Callable[[T], str],
+        self,
+        key: str | None,
+        op: str,
+        args: Mapping[str, Any],
+        body: Callable[[StoreTx], T],
+        encode_result: Callable[[T], str],
         decode_result: Callable[[str], T],
     ) -> T:
         """Run ``body`` in one transaction, at most once per idempotency ``key``."""
@@ -347,16 +403,23 @@ class OrderService:
             now = self._now()
             number = draft.number or self._next_number(tx, now)
             order, token = new_order(
-                number=number, customer_id=draft.customer_id, lines=draft.lines,
-                requested_date=draft.requested_date, factory_id=draft.factory_id,
-                initial_stage=self.workflow.definition.initial, created_at=now,
-                delivery_address=draft.delivery_address, erp_id=draft.erp_id,
+                number=number,
+                customer_id=draft.customer_id,
+                lines=draft.lines,
+                requested_date=draft.requested_date,
+                factory_id=draft.factory_id,
+                initial_stage=self.workflow.definition.initial,
+                created_at=now,
+                delivery_address=draft.delivery_address,
+                erp_id=draft.erp_id,
                 erp_number=draft.erp_number,
                 deadline=stage_deadline(self.policy, self.workflow.definition.initial, now),
             )
             policy = self.policy
             facts = self._facts.gather(
-                tx, order, self.local_date(now),
+                tx,
+                order,
+                self.local_date(now),
                 frozenset({"customer", "products", "stock", "components", "capacity"}),
             )
             checks = tuple(check(order, facts, policy) for check in _R2_CHECKS)
@@ -364,13 +427,22 @@ class OrderService:
             context = {f"check.{c.code}": "pass" if c.ok else "fail" for c in checks}
             context["kitting_rate"] = str(checks[1].measured.get("kitting_rate", ""))
             context["policy"] = str(policy.version)
-            self._audit(tx, order.id, EntryType.CREATED, actor=who, at_us=to_micros(now),
-                        changes=created_changes(order), context=context, key=idempotency_key)
+            self._audit(
+                tx,
+                order.id,
+                EntryType.CREATED,
+                actor=who,
+                at_us=to_micros(now),
+                changes=created_changes(order),
+                context=context,
+                key=idempotency_key,
+            )
             return Submission(order, token, checks)
 
         args = attrs.asdict(draft, recurse=True) if idempotency_key else {}
-        return self._once(idempotency_key, "submit", args, body, _encode_submission,
-                          _decode_submission)
+        return self._once(
+            idempotency_key, "submit", args, body, _encode_submission, _decode_submission
+        )
 
     def get(self, order_id: str, *, actor: ActorLike | None = None) -> Order:
         """The current order; with an :class:`~orderflow.geo.Actor`, its scope is checked."""
@@ -425,8 +497,16 @@ class OrderService:
             policy = self.policy
             needs = self._needs.get((order.stage, event), frozenset())
             facts = self._facts.gather(tx, order, self.local_date(now), needs)
-            fired = self.workflow.fire(order, event, facts, actor=who, at=now, reason=reason,
-                                       policy=policy, occurred_at=occurred_at)
+            fired = self.workflow.fire(
+                order,
+                event,
+                facts,
+                actor=who,
+                at=now,
+                reason=reason,
+                policy=policy,
+                occurred_at=occurred_at,
+            )
             new = fired.order
             at_us = to_micros(now)
             effect = self.effects.get(event)
@@ -443,13 +523,28 @@ class OrderService:
                 ctx["held_from"] = new.held_from
             if new.deadline is not None:
                 ctx["deadline"] = str(to_micros(new.deadline))
-            self._audit(tx, order.id, EntryType.STATE_CHANGE, actor=who, at_us=at_us,
-                        from_state=order.stage, to_state=new.stage, context=ctx,
-                        key=idempotency_key, expect_seq=order.version)
+            self._audit(
+                tx,
+                order.id,
+                EntryType.STATE_CHANGE,
+                actor=who,
+                at_us=at_us,
+                from_state=order.stage,
+                to_state=new.stage,
+                context=ctx,
+                key=idempotency_key,
+                expect_seq=order.version,
+            )
             return new
 
-        args = {"order": order_id, "event": event, "reason": reason,
-                "occurred": occurred_at, "expected": expected_version, "ctx": context}
+        args = {
+            "order": order_id,
+            "event": event,
+            "reason": reason,
+            "occurred": occurred_at,
+            "expected": expected_version,
+            "ctx": context,
+        }
         return self._once(idempotency_key, "fire", args, body, _encode_order, _decode_order)
 
     def edit(
@@ -482,16 +577,26 @@ class OrderService:
                 )
             new = attrs.evolve(order, version=order.version + 1, **dict(changes))
             diff = {
-                name: (field_value(name, getattr(order, name)), field_value(name, getattr(new, name)))
+                name: (
+                    field_value(name, getattr(order, name)),
+                    field_value(name, getattr(new, name)),
+                )
                 for name in changes
                 if getattr(order, name) != getattr(new, name)
             }
             if not diff:
                 return order
             tx.update_order(new, order.version)
-            self._audit(tx, order.id, EntryType.FIELD_UPDATE, actor=who,
-                        at_us=to_micros(self._now()), changes=diff, key=idempotency_key,
-                        expect_seq=order.version)
+            self._audit(
+                tx,
+                order.id,
+                EntryType.FIELD_UPDATE,
+                actor=who,
+                at_us=to_micros(self._now()),
+                changes=diff,
+                key=idempotency_key,
+                expect_seq=order.version,
+            )
             return new
 
         args = {"order": order_id, "changes": dict(changes), "expected": expected_version}
@@ -545,16 +650,28 @@ class OrderService:
                     "scan the goods-in first or do a stock-take"
                 )
             after = StockLevel(StockPosition(component, on_hand, p.reserved), now_us)
-            alert = inventory.set_level(tx, before, after, at_us=now_us, actor=who,
-                                        device=device, batch=batch)
-            self._audit(tx, f"stock/{component}", EntryType.FIELD_UPDATE, actor=who,
-                        at_us=now_us, changes={"on_hand": (p.on_hand, on_hand)},
-                        context={"direction": direction, "device": device, "batch": batch},
-                        key=idempotency_key)
+            alert = inventory.set_level(
+                tx, before, after, at_us=now_us, actor=who, device=device, batch=batch
+            )
+            self._audit(
+                tx,
+                f"stock/{component}",
+                EntryType.FIELD_UPDATE,
+                actor=who,
+                at_us=now_us,
+                changes={"on_hand": (p.on_hand, on_hand)},
+                context={"direction": direction, "device": device, "batch": batch},
+                key=idempotency_key,
+            )
             return ScanResult(after.position, alert)
 
-        args = {"component": component, "qty": str(amount), "direction": direction,
-                "device": device, "batch": batch}
+        args = {
+            "component": component,
+            "qty": str(amount),
+            "direction": direction,
+            "device": device,
+            "batch": batch,
+        }
         return self._once(idempotency_key, "scan", args, body, _encode_scan, _decode_scan)
 
     # --- policy (R4) --------------------------------------------------------------------
@@ -568,8 +685,11 @@ class OrderService:
 
     def change_policy(self, new: Policy, *, actor: ActorLike) -> Policy:
         """Put a new policy version in force now and audit every changed parameter."""
-        who = self._who(actor, "", "administer") if isinstance(actor, Actor) else self._who(
-            actor, "", "change")
+        who = (
+            self._who(actor, "", "administer")
+            if isinstance(actor, Actor)
+            else self._who(actor, "", "change")
+        )
         old = self.policy
         if new.version <= old.version:
             new = attrs.evolve(new, version=old.version + 1)
@@ -580,13 +700,18 @@ class OrderService:
             if old_doc.get(k) != new_doc[k]
         }
         with self.store.transaction() as tx:
-            self._audit(tx, "policy", EntryType.POLICY_CHANGE, actor=who,
-                        at_us=to_micros(self._now()), changes=diff,
-                        context={"version": str(new.version)})
+            self._audit(
+                tx,
+                "policy",
+                EntryType.POLICY_CHANGE,
+                actor=who,
+                at_us=to_micros(self._now()),
+                changes=diff,
+                context={"version": str(new.version)},
+            )
             tx.put_doc("policy", "current", json.dumps(new_doc, sort_keys=True))
             self.policies.swap(new)
         return new
-
 
 
 def _encode_order(order: Order) -> str:
@@ -598,9 +723,13 @@ def _decode_order(text: str) -> Order:
 
 
 def _encode_submission(sub: Submission) -> str:
-    return json.dumps({"order": order_to_row(sub.order),
-                       "checks": [[c.ok, c.code, c.message] for c in sub.checks]},
-                      ensure_ascii=False)
+    return json.dumps(
+        {
+            "order": order_to_row(sub.order),
+            "checks": [[c.ok, c.code, c.message] for c in sub.checks],
+        },
+        ensure_ascii=False,
+    )
 
 
 def _decode_submission(text: str) -> Submission:
@@ -610,9 +739,16 @@ def _decode_submission(text: str) -> Submission:
 
 
 def _encode_scan(result: ScanResult) -> str:
-    return json.dumps({"position": [result.position.component, str(result.position.on_hand),
-                                    str(result.position.reserved)],
-                       "alert": None if result.alert is None else to_json(result.alert)})
+    return json.dumps(
+        {
+            "position": [
+                result.position.component,
+                str(result.position.on_hand),
+                str(result.position.reserved),
+            ],
+            "alert": None if result.alert is None else to_json(result.alert),
+        }
+    )
 
 
 def _decode_scan(text: str) -> ScanResult:
@@ -622,4 +758,3 @@ def _decode_scan(text: str) -> ScanResult:
     c, on_hand, reserved = data["position"]
     alert = None if data["alert"] is None else from_json(data["alert"], PurchasingAlert)
     return ScanResult(StockPosition(c, on_hand, reserved), alert)
-

@@ -11,7 +11,7 @@ import attrs
 from orderflow.domain import Component, Customer, InboundPO, Order, Product
 from orderflow.ports import StoreTx
 from orderflow.service import records
-from orderflow.workflow import CapacitySchedule, CapacitySlot, Facts
+from orderflow.workflow import CapacitySchedule, Facts
 
 __all__ = ["GUARD_NEEDS", "StoreFacts"]
 
@@ -35,9 +35,7 @@ class StoreFacts:
             out |= GUARD_NEEDS.get(g, _EVERYTHING)
         return out
 
-    def gather(
-        self, tx: StoreTx, order: Order, today: dt.date, needs: frozenset[str]
-    ) -> Facts:
+    def gather(self, tx: StoreTx, order: Order, today: dt.date, needs: frozenset[str]) -> Facts:
         """Facts for ``order``: only the groups in ``needs`` are read."""
         if not needs:
             return Facts(today=today)
@@ -47,7 +45,9 @@ class StoreFacts:
             if base is not None:
                 exposure = records.read_decimal(tx, records.EXPOSURE, base.id)
                 customer = (
-                    base if not exposure else attrs.evolve(base, open_exposure=base.open_exposure + exposure)
+                    base
+                    if not exposure
+                    else attrs.evolve(base, open_exposure=base.open_exposure + exposure)
                 )
         products: dict[str, Product] = {}
         components: set[str] = set()
@@ -76,9 +76,11 @@ class StoreFacts:
         capacity = None
         if "capacity" in needs:
             capacity = CapacitySchedule(records.capacity_slots(tx, order.factory_id))
-        streaks = {
-            code: int(tx.get_doc(records.STREAK, code) or 0) for code in products
-        } if products else {}
+        streaks = (
+            {code: int(tx.get_doc(records.STREAK, code) or 0) for code in products}
+            if products
+            else {}
+        )
         return Facts(
             today=today,
             customer=customer,

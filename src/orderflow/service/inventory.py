@@ -13,16 +13,22 @@ from decimal import Decimal
 
 from orderflow.domain import Component, Order
 from orderflow.ports import StoreTx
+from orderflow.serialization import to_json
 from orderflow.service import records
 from orderflow.service.records import PurchasingAlert, StockLevel
-from orderflow.serialization import to_json
 
 __all__ = ["issue", "release", "reserve", "set_level"]
 
 
 def _alert_if_crossed(
-    tx: StoreTx, before: StockLevel, after: StockLevel, *, at_us: int, actor: str,
-    device: str = "", batch: str = "",
+    tx: StoreTx,
+    before: StockLevel,
+    after: StockLevel,
+    *,
+    at_us: int,
+    actor: str,
+    device: str = "",
+    batch: str = "",
 ) -> PurchasingAlert | None:
     master = records.get_typed(tx, Component, after.position.component)
     threshold = master.safety_stock if master is not None else Decimal(0)
@@ -36,12 +42,20 @@ def _alert_if_crossed(
 
 
 def set_level(
-    tx: StoreTx, before: StockLevel, after: StockLevel, *, at_us: int, actor: str,
-    device: str = "", batch: str = "",
+    tx: StoreTx,
+    before: StockLevel,
+    after: StockLevel,
+    *,
+    at_us: int,
+    actor: str,
+    device: str = "",
+    batch: str = "",
 ) -> PurchasingAlert | None:
     """Store a component's new stock; return the purchasing alert it raised, if any."""
     records.write_stock(tx, after)
-    return _alert_if_crossed(tx, before, after, at_us=at_us, actor=actor, device=device, batch=batch)
+    return _alert_if_crossed(
+        tx, before, after, at_us=at_us, actor=actor, device=device, batch=batch
+    )
 
 
 def reserve(
@@ -52,7 +66,9 @@ def reserve(
     for component, qty in needs.items():
         before = records.read_stock(tx, component, for_update=True)
         p = before.position
-        after = StockLevel(records.position(component, p.on_hand, p.reserved + qty), before.last_scan_us)
+        after = StockLevel(
+            records.position(component, p.on_hand, p.reserved + qty), before.last_scan_us
+        )
         alert = set_level(tx, before, after, at_us=at_us, actor=actor)
         if alert is not None:
             alerts.append(alert)
@@ -73,7 +89,9 @@ def issue(tx: StoreTx, order: Order) -> None:
         records.write_stock(
             tx,
             StockLevel(
-                records.position(component, max(p.on_hand - qty, Decimal(0)), max(p.reserved - qty, Decimal(0))),
+                records.position(
+                    component, max(p.on_hand - qty, Decimal(0)), max(p.reserved - qty, Decimal(0))
+                ),
                 level.last_scan_us,
             ),
         )
@@ -88,7 +106,10 @@ def release(tx: StoreTx, order: Order) -> bool:
         p = level.position
         records.write_stock(
             tx,
-            StockLevel(records.position(component, p.on_hand, max(p.reserved - qty, Decimal(0))), level.last_scan_us),
+            StockLevel(
+                records.position(component, p.on_hand, max(p.reserved - qty, Decimal(0))),
+                level.last_scan_us,
+            ),
         )
     tx.delete_doc(records.RESERVATION, order.id)
     return bool(held)

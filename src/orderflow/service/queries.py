@@ -65,13 +65,17 @@ def customer_status(store: Store, token: str) -> CustomerStatus:
     )
 
 
-def slip_status(store: Store, workflow: Workflow, number: str, code: str, today: dt.date) -> SlipStatus:
+def slip_status(
+    store: Store, workflow: Workflow, number: str, code: str, today: dt.date
+) -> SlipStatus:
     """The three key facts behind a scanned paper slip (R11): shortages, the latest
     failed QC batch and a recommended alternative supplier."""
     with store.transaction() as tx:
         order_id = tx.find_order_id("number", number)
         order = None if order_id is None else tx.get_order(order_id)
-        if order is None or not hmac.compare_digest(order.verification_code.encode(), code.encode()):
+        if order is None or not hmac.compare_digest(
+            order.verification_code.encode(), code.encode()
+        ):
             raise NotFound("order", _UNKNOWN)
         products = {}
         for line in order.lines:
@@ -94,15 +98,23 @@ def slip_status(store: Store, workflow: Workflow, number: str, code: str, today:
                 alternative = None
                 if master is not None:
                     alternative = next((s for s in master.suppliers if s not in late), None)
-                shortages.append(Shortage(
-                    component, master.label if master else component, available, required,
-                    alternative,
-                ))
+                shortages.append(
+                    Shortage(
+                        component,
+                        master.label if master else component,
+                        available,
+                        required,
+                        alternative,
+                    )
+                )
     failed_batch = None
     for _, entry in reversed(decoded_chain(store.audit_chain(order.id))):
         ctx = entry.context_map
-        if entry.type is EntryType.STATE_CHANGE and entry.from_state == "qc_released" and \
-                entry.to_state == "production_dispatched":
+        if (
+            entry.type is EntryType.STATE_CHANGE
+            and entry.from_state == "qc_released"
+            and entry.to_state == "production_dispatched"
+        ):
             failed_batch = ctx.get("batch") or ctx.get("reason")
             break
     recommended = next((s.alternative_supplier for s in shortages if s.alternative_supplier), None)
@@ -144,9 +156,12 @@ class AuditReader:
                 replayed = self.replay(order.id)
                 if replayed != order:
                     first = self.store.audit_chain(order.id)[-1][0]
-                    fields = [f for f in order.__dict__ if order.__dict__[f] != replayed.__dict__.get(f)]
+                    fields = [
+                        f for f in order.__dict__ if order.__dict__[f] != replayed.__dict__.get(f)
+                    ]
                     raise TamperDetected(
-                        first, "diverged",
+                        first,
+                        "diverged",
                         f"order {order.number} row differs from its audit history in {fields}",
                     )
         return checkpoint
@@ -170,4 +185,3 @@ class AuditReader:
     def log(self) -> AuditLog:
         """The stored log loaded into memory (each entry re-checked), e.g. for bundles."""
         return AuditLog.load(self.store.origin, self.store.audit_entries())
-

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Hashable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -29,12 +30,12 @@ __all__ = [
     "StockLevel",
     "capacity_slots",
     "get_typed",
-    "position",
-    "write_slot",
     "inbound_pos",
+    "position",
     "put_typed",
     "read_decimal",
     "read_stock",
+    "write_slot",
     "write_stock",
 ]
 
@@ -70,7 +71,7 @@ def _decode(cls: type[Any], body: str) -> Any:
 def get_typed(tx: StoreTx, cls: type[T], key: str) -> T | None:
     """Load a master-data document of type ``cls``."""
     body = tx.get_doc(_KINDS[cls], key)
-    return None if body is None else _decode(cls, body)  # type: ignore[no-any-return]
+    return None if body is None else cast("T", _decode(cast("Hashable", cls), body))
 
 
 def put_typed(tx: StoreTx, key: str, value: Any) -> None:
@@ -107,8 +108,10 @@ def _slot(body: str) -> CapacitySlot:
     line, start, end, free = body.split("|")
     slot = object.__new__(CapacitySlot)
     for name, value in (
-        ("line", line), ("start", dt.date.fromisoformat(start)),
-        ("end", dt.date.fromisoformat(end)), ("free_units", Decimal(free)),
+        ("line", line),
+        ("start", dt.date.fromisoformat(start)),
+        ("end", dt.date.fromisoformat(end)),
+        ("free_units", Decimal(free)),
     ):
         object.__setattr__(slot, name, value)
     return slot

@@ -32,7 +32,15 @@ import pytest
 
 from orderflow.audit import leaf_hash
 from orderflow.clock import FrozenClock
-from orderflow.domain import BomLine, Component, Customer, OrderLine, Product, ProductKind, new_order
+from orderflow.domain import (
+    BomLine,
+    Component,
+    Customer,
+    OrderLine,
+    Product,
+    ProductKind,
+    new_order,
+)
 from orderflow.exceptions import (
     ConcurrencyConflict,
     IdempotencyConflict,
@@ -55,7 +63,9 @@ def seeded_service(store: Store, *, seal_rings: int = 1000) -> OrderService:
     svc = OrderService(store, clock=FrozenClock(START))
     svc.put_customer(Customer("C001", "Ningbo Valves", "A", Decimal(10**6), Decimal(0)))
     svc.put_component(Component("Q23-7", "seal ring", suppliers=("S1", "S2"), safety_stock=50))
-    svc.put_product(Product("HV-100", "hydraulic valve", ProductKind.REGULAR, (BomLine("Q23-7", 1),)))
+    svc.put_product(
+        Product("HV-100", "hydraulic valve", ProductKind.REGULAR, (BomLine("Q23-7", 1),))
+    )
     svc.set_stock("Q23-7", seal_rings)
     svc.put_capacity("NB1", [CapacitySlot("L1", dt.date(2026, 5, 12), dt.date(2026, 6, 20), 10**6)])
     return svc
@@ -82,10 +92,16 @@ class StoreContract:
 
     # --- raw store --------------------------------------------------------------------
     def test_order_round_trip_and_lookup(self, store: Store) -> None:
-        order, token = new_order(
-            number="HY20260511-1", customer_id="C001", lines=[OrderLine("P", "2.5", "3")],
-            requested_date=dt.date(2026, 6, 1), factory_id="NB1", initial_stage="pending_review",
-            created_at=START, delivery_address="宁波市北仑区", erp_id="1001",
+        order, _ = new_order(
+            number="HY20260511-1",
+            customer_id="C001",
+            lines=[OrderLine("P", "2.5", "3")],
+            requested_date=dt.date(2026, 6, 1),
+            factory_id="NB1",
+            initial_stage="pending_review",
+            created_at=START,
+            delivery_address="宁波市北仑区",
+            erp_id="1001",
         )
         with store.transaction() as tx:
             tx.insert_order(order)
@@ -99,8 +115,12 @@ class StoreContract:
 
     def test_duplicate_number_and_stale_version_conflict(self, store: Store) -> None:
         order, _ = new_order(
-            number="HY20260511-2", customer_id="C", lines=[OrderLine("P", 1)],
-            requested_date=dt.date(2026, 6, 1), factory_id="NB1", initial_stage="pending_review",
+            number="HY20260511-2",
+            customer_id="C",
+            lines=[OrderLine("P", 1)],
+            requested_date=dt.date(2026, 6, 1),
+            factory_id="NB1",
+            initial_stage="pending_review",
             created_at=START,
         )
         with store.transaction() as tx:
@@ -185,7 +205,10 @@ class StoreContract:
         assert svc.stock("Q23-7").reserved == 0
         svc.set_stock("Q23-7", 105)
         # the refused key was not consumed: the retry now succeeds
-        assert svc.fire(order.id, "lock_kitting", actor="plant", idempotency_key="k-refused").stage == "kitting_locked"
+        assert (
+            svc.fire(order.id, "lock_kitting", actor="plant", idempotency_key="k-refused").stage
+            == "kitting_locked"
+        )
 
     def test_idempotent_retries_write_once(self, store: Store) -> None:
         svc = seeded_service(store)
@@ -216,8 +239,9 @@ class StoreContract:
     def test_scans_alert_and_refuse_negative_stock(self, store: Store) -> None:
         svc = seeded_service(store, seal_rings=60)
         assert svc.record_scan("Q23-7", 5, direction="out", actor="wh").alert is None
-        result = svc.record_scan("Q23-7", 10, direction="out", actor="wh", device="pda-7",
-                                 batch="B1")
+        result = svc.record_scan(
+            "Q23-7", 10, direction="out", actor="wh", device="pda-7", batch="B1"
+        )
         assert result.position.on_hand == 45
         assert result.alert is not None and result.alert.safety_stock == 50
         assert [a.device for a in svc.alerts()] == ["pda-7"]
@@ -244,20 +268,23 @@ class StoreContract:
         def writer(event: str, reason: str | None) -> None:
             barrier.wait()
             try:
-                results.append(svc.fire(order.id, event, actor="p", reason=reason,
-                                        expected_version=0))
+                results.append(
+                    svc.fire(order.id, event, actor="p", reason=reason, expected_version=0)
+                )
             except ConcurrencyConflict as exc:
                 results.append(exc)
 
-        threads = [threading.Thread(target=writer, args=("lock_kitting", None)),
-                   threading.Thread(target=writer, args=("hold", "check"))]
+        threads = [
+            threading.Thread(target=writer, args=("lock_kitting", None)),
+            threading.Thread(target=writer, args=("hold", "check")),
+        ]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wins = [r for r in results if not isinstance(r, Exception)]
         assert len(wins) == 1 and len(results) == 2
-        assert isinstance([r for r in results if isinstance(r, Exception)][0], ConcurrencyConflict)
+        assert isinstance(next(r for r in results if isinstance(r, Exception)), ConcurrencyConflict)
         assert svc.get(order.id).version == 1
         svc.audit.verify(deep=True)
 
@@ -271,7 +298,9 @@ class StoreContract:
         with pytest.raises(NotFound) as unknown:
             svc.customer_status("x" * 22)
         with pytest.raises(NotFound) as wrong_code:
-            svc.slip_status(sub.order.number, "000000" if sub.order.verification_code != "000000" else "111111")
+            svc.slip_status(
+                sub.order.number, "000000" if sub.order.verification_code != "000000" else "111111"
+            )
         with pytest.raises(NotFound) as no_order:
             svc.slip_status("HY20990101-1", "123456")
         assert str(unknown.value) == str(wrong_code.value) == str(no_order.value)
