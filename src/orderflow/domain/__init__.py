@@ -6,6 +6,7 @@ All classes are frozen attrs value objects; money and quantities are
 
 from __future__ import annotations
 
+from orderflow.domain.incident import Incident, open_incident, resolve_incident
 from orderflow.domain.master import BomLine, Component, Customer, Product, ProductKind
 from orderflow.domain.order import (
     Order,
@@ -21,6 +22,7 @@ __all__ = [
     "Component",
     "Customer",
     "InboundPO",
+    "Incident",
     "Order",
     "OrderLine",
     "OrderNumber",
@@ -29,5 +31,7 @@ __all__ = [
     "ProductKind",
     "StockPosition",
     "new_order",
+    "open_incident",
     "query_token_hash",
+    "resolve_incident",
 ]

@@ -30,6 +30,7 @@ from orderflow.domain import (
     StockPosition,
     new_order,
 )
+from orderflow.domain.incident import Incident, open_incident, resolve_incident
 from orderflow.exceptions import (
     ConcurrencyConflict,
     IdempotencyConflict,
@@ -38,10 +39,11 @@ from orderflow.exceptions import (
     StoreError,
 )
 from orderflow.geo.access import DEFAULT_POLICY, AccessPolicy, Actor
+from orderflow.metrics import QueryEvent
 from orderflow.policy import Policy, PolicyStore, parse_policy, policy_document
 from orderflow.ports import Store, StoreTx
-from orderflow.serialization import to_json
-from orderflow.service import inventory, records
+from orderflow.serialization import from_json, to_json
+from orderflow.service import incidents, inventory, records
 from orderflow.service.audit_codec import EDITABLE, created_changes, field_value, fingerprint
 from orderflow.service.facts import StoreFacts
 from orderflow.service.queries import AuditReader, customer_status, slip_status
@@ -59,6 +61,7 @@ from orderflow.workflow import (
     kitting_requirements,
 )
 from orderflow.workflow.machine import stage_deadline
+from orderflow.workflow.timeouts import DueWarning, due_warnings
 
 __all__ = ["OrderDraft", "OrderService", "ScanResult", "Submission"]
 
@@ -373,8 +376,6 @@ class OrderService:
 
     def alerts(self) -> list[PurchasingAlert]:
         """Every purchasing alert, oldest first (R6)."""
-        from orderflow.serialization import from_json
-
         with self.store.transaction() as tx:
             return [from_json(body, PurchasingAlert) for _, body in tx.docs(records.ALERT)]
 
@@ -602,6 +603,180 @@ class OrderService:
         args = {"order": order_id, "changes": dict(changes), "expected": expected_version}
         return self._once(idempotency_key, "edit", args, body, _encode_order, _decode_order)
 
+    # --- exceptions, warnings, queries (R4, R5, R8, R9) ----------------------------------
+    def _bump(self, tx: StoreTx, order: Order) -> Order:
+        """Store ``order`` one version on (an exception entry changed its history)."""
+        new = object.__new__(Order)
+        new.__dict__.update(order.__dict__)
+        new.__dict__["version"] = order.version + 1
+        tx.update_order(new, order.version)
+        return new
+
+    def open_incident(
+        self,
+        order_id: str,
+        category: str,
+        *,
+        actor: ActorLike,
+        device: str = "",
+        batch: str = "",
+        note: str = "",
+        idempotency_key: str | None = None,
+    ) -> Incident:
+        """Open an exception of a policy category on an order (R5: operator, device, batch)."""
+
+        def body(tx: StoreTx) -> Incident:
+            order = self._load(tx, order_id, for_update=True)
+            who = self._who(actor, order.factory_id, "change")
+            now = self._now()
+            incident = open_incident(
+                self.policy,
+                order_id=order.id,
+                category=category,
+                opened_at=now,
+                operator=who,
+                device=device,
+                batch=batch,
+                note=note,
+            )
+            incidents.write_incident(tx, incident)
+            self._bump(tx, order)
+            self._audit(
+                tx,
+                order.id,
+                EntryType.EXCEPTION,
+                actor=who,
+                at_us=to_micros(now),
+                context={
+                    "action": "opened",
+                    "incident": incident.id,
+                    "category": category,
+                    "device": device,
+                    "batch": batch,
+                },
+                key=idempotency_key,
+                expect_seq=order.version,
+            )
+            return incident
+
+        args = {
+            "order": order_id,
+            "category": category,
+            "device": device,
+            "batch": batch,
+            "note": note,
+        }
+        return self._once(
+            idempotency_key,
+            "open_incident",
+            args,
+            body,
+            _encode_incident,
+            _decode_incident,
+        )
+
+    def resolve_incident(
+        self,
+        incident_id: str,
+        root_cause: str,
+        *,
+        actor: ActorLike,
+        idempotency_key: str | None = None,
+    ) -> Incident:
+        """Close an incident with its root cause; the closure time is measured (R8)."""
+
+        def body(tx: StoreTx) -> Incident:
+            incident = incidents.read_incident(tx, incident_id)
+            if incident is None:
+                raise NotFound("incident", incident_id)
+            order = self._load(tx, incident.order_id, for_update=True)
+            who = self._who(actor, order.factory_id, "change")
+            now = self._now()
+            closed = resolve_incident(incident, root_cause, who, now)
+            incidents.write_incident(tx, closed)
+            self._bump(tx, order)
+            self._audit(
+                tx,
+                order.id,
+                EntryType.EXCEPTION,
+                actor=who,
+                at_us=to_micros(now),
+                context={
+                    "action": "resolved",
+                    "incident": incident.id,
+                    "category": incident.category,
+                    "root_cause": root_cause,
+                },
+                key=idempotency_key,
+                expect_seq=order.version,
+            )
+            return closed
+
+        args = {"incident": incident_id, "root_cause": root_cause}
+        return self._once(
+            idempotency_key,
+            "resolve_incident",
+            args,
+            body,
+            _encode_incident,
+            _decode_incident,
+        )
+
+    def incidents(self) -> list[Incident]:
+        """Every incident, open and resolved."""
+        with self.store.transaction() as tx:
+            return [from_json(body, Incident) for _, body in tx.docs(incidents.INCIDENT)]
+
+    def record_queries(self, events: Iterable[QueryEvent]) -> int:
+        """Store customer query events (sent, opened, viewed, called) in one transaction."""
+        count = 0
+        with self.store.transaction() as tx:
+            for event in events:
+                incidents.write_query(tx, event, count)
+                count += 1
+        return count
+
+    def query_events(self) -> list[QueryEvent]:
+        """Every stored customer query event, in time order."""
+        with self.store.transaction() as tx:
+            return incidents.read_queries(tx)
+
+    def sweep_warnings(self, *, escalate_after: float = 2.0) -> list[DueWarning]:
+        """Find orders past their stage deadline now; audit each warning once.
+
+        A warning and, later, an escalation are ``exception`` entries on the order's
+        chain, written once per stage visit. Returns every overdue order.
+        """
+        now = self._now()
+        found = due_warnings(self.store.orders(), now, escalate_after=escalate_after)
+        for warning in found:
+            level = "escalation" if warning.escalated else "warning"
+            with self.store.transaction() as tx:
+                order = self._load(tx, warning.order_id, for_update=True)
+                mark = f"{order.stage}@{to_micros(order.stage_entered_at)}:{level}"
+                if (
+                    order.deadline is None
+                    or order.deadline >= now
+                    or tx.get_doc(incidents.WARNED, f"{order.id}/{mark}") is not None
+                ):
+                    continue
+                tx.put_doc(incidents.WARNED, f"{order.id}/{mark}", "1")
+                self._bump(tx, order)
+                self._audit(
+                    tx,
+                    order.id,
+                    EntryType.EXCEPTION,
+                    actor="orderflow",
+                    at_us=to_micros(now),
+                    context={
+                        "action": f"timeout_{level}",
+                        "stage": order.stage,
+                        "deadline": str(to_micros(order.deadline)),
+                    },
+                    expect_seq=order.version,
+                )
+        return found
+
     # --- customers and paper slips (R9, R11) ---------------------------------------------
     def customer_status(self, token: str) -> CustomerStatus:
         """What the customer sees for a query token; unknown tokens get NotFound."""
@@ -714,6 +889,14 @@ class OrderService:
         return new
 
 
+def _encode_incident(incident: Incident) -> str:
+    return to_json(incident)
+
+
+def _decode_incident(text: str) -> Incident:
+    return from_json(text, Incident)
+
+
 def _encode_order(order: Order) -> str:
     return json.dumps(order_to_row(order), ensure_ascii=False)
 
@@ -752,8 +935,6 @@ def _encode_scan(result: ScanResult) -> str:
 
 
 def _decode_scan(text: str) -> ScanResult:
-    from orderflow.serialization import from_json
-
     data = json.loads(text)
     c, on_hand, reserved = data["position"]
     alert = None if data["alert"] is None else from_json(data["alert"], PurchasingAlert)

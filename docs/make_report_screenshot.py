@@ -1,0 +1,71 @@
+"""Render the example health report in headless Chromium and save ``_static/report.png``.
+
+Run from the repository root: ``python docs/make_report_screenshot.py``. Needs the Debian
+packages ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
+``/usr/bin/chromedriver``), ``selenium`` and, for the Chinese labels, a CJK font such as
+``fonts-wqy-microhei``. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "_static" / "report.png"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def _example() -> object:
+    spec = importlib.util.spec_from_file_location(
+        "health_report", ROOT / "examples" / "health_report.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    """Write the report to a temporary file, open it, and capture the top of the page."""
+    from orderflow.report import render_html
+
+    example = _example()
+    report = example.build_demo_report()  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "report.html"
+        page.write_text(render_html(report), encoding="utf-8")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1280,1400",
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+        ):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        try:
+            driver.get(page.as_uri())
+            OUT.parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(OUT))
+        finally:
+            driver.quit()
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
