@@ -1,0 +1,208 @@
+"""The SQL ERP source: any database SQLAlchemy reaches, read-only (R7; extra ``erp``).
+
+:class:`SqlErpSource` implements :class:`~orderflow.erp.ErpSource` with SQLAlchemy
+Core (no ORM). Production is Kingdee K3 WISE on SQL Server
+(``mssql+pyodbc://k3_reader@.../AIS2026?driver=ODBC+Driver+18+for+SQL+Server``);
+the tests use PostgreSQL and SQLite holding a K3-shaped schema.
+
+The connection is read-only on every layer orderflow controls:
+
+- PostgreSQL: every session starts with ``default_transaction_read_only=on`` and
+  every transaction is opened ``READ ONLY`` (the ``postgresql_readonly`` execution
+  option); give it a SELECT-only role as well.
+- SQLite: ``PRAGMA query_only = ON`` on every connection.
+- SQL Server and others: use a login with ``db_datareader`` only (and, on an
+  availability group, ``ApplicationIntent=ReadOnly``).
+
+Every read runs in its own short transaction that is rolled back, never committed.
+Table and column names are matched without regard to case; mapped columns the
+database lacks are left out of the rows, so the sync quarantines the affected rows
+naming the column (run :func:`~orderflow.erp.check_mapping` first to see them all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from orderflow._extras import require
+from orderflow.erp.convert import key_text
+from orderflow.erp.mapping import ErpMapping, LookupSpec, MappingSpecError
+from orderflow.erp.ports import ErpKey
+from orderflow.erp.records import ErpRecord
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+else:
+    sa = require("sqlalchemy", "erp")
+
+__all__ = ["SqlErpSource", "read_only_engine"]
+
+
+def read_only_engine(url: str | sa.URL, **options: Any) -> sa.Engine:
+    """Create an engine whose connections refuse writes (see the module docstring)."""
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        connect_args = dict(options.pop("connect_args", {}))
+        extra = connect_args.get("options", "")
+        connect_args["options"] = f"{extra} -c default_transaction_read_only=on".strip()
+        engine = sa.create_engine(
+            parsed,
+            connect_args=connect_args,
+            execution_options={"postgresql_readonly": True},
+            **options,
+        )
+    else:
+        engine = sa.create_engine(parsed, **options)
+    if backend == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _query_only(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA query_only = ON")
+            cursor.close()
+
+    return engine
+
+
+def _dicts(result: sa.CursorResult[Any]) -> list[dict[str, object]]:
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
+class SqlErpSource:
+    """Reads ERP documents, code tables and stock through SQLAlchemy Core.
+
+    ``url_or_engine``: a database URL (opened with :func:`read_only_engine`) or an
+    engine you built (then read-only is your responsibility). ``schema`` is the
+    database schema holding the ERP tables (``dbo`` on SQL Server; ``None``: default).
+    """
+
+    def __init__(
+        self, url_or_engine: str | sa.URL | sa.Engine, *, schema: str | None = None
+    ) -> None:
+        if isinstance(url_or_engine, sa.Engine):
+            self.engine = url_or_engine
+            self._owned = False
+        else:
+            self.engine = read_only_engine(url_or_engine)
+            self._owned = True
+        self.db_schema = schema
+        self._schema: dict[str, tuple[str, dict[str, str]]] | None = None
+
+    def close(self) -> None:
+        """Release the connection pool (only if this source created the engine)."""
+        if self._owned:
+            self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------------
+
+    def _reflect(self) -> dict[str, tuple[str, dict[str, str]]]:
+        if self._schema is None:
+            inspector = sa.inspect(self.engine)
+            found: dict[str, tuple[str, dict[str, str]]] = {}
+            for name in inspector.get_table_names(schema=self.db_schema):
+                cols = inspector.get_columns(name, schema=self.db_schema)
+                found[name.lower()] = (name, {c["name"].lower(): c["name"] for c in cols})
+            self._schema = found
+        return self._schema
+
+    def refresh_schema(self) -> None:
+        """Forget the reflected schema (after the ERP's schema changed)."""
+        self._schema = None
+
+    def schema(self) -> Mapping[str, frozenset[str]]:
+        """Every table in the schema with its column names, as the database spells them."""
+        return {name: frozenset(cols.values()) for name, cols in self._reflect().values()}
+
+    def _table(
+        self, table: str, columns: Sequence[str], *, required: Sequence[str] = ()
+    ) -> tuple[sa.TableClause, dict[str, str]]:
+        """A lightweight table with the wanted columns that exist: (table, column -> name)."""
+        entry = self._reflect().get(table.lower())
+        if entry is None:
+            raise MappingSpecError("cannot read the ERP", [f"missing table {table}"])
+        actual, cols = entry
+        present = {c: cols[c.lower()] for c in dict.fromkeys(columns) if c.lower() in cols}
+        lacking = [c for c in required if c not in present]
+        if lacking:
+            raise MappingSpecError(
+                "cannot read the ERP", [f"missing column {table}.{c}" for c in lacking]
+            )
+        clause = sa.table(actual, *(sa.column(n) for n in present.values()), schema=self.db_schema)
+        return clause, present
+
+    # -- ErpSource ------------------------------------------------------------------------
+
+    def read_orders(
+        self,
+        mapping: ErpMapping,
+        *,
+        after: ErpKey | None,
+        limit: int,
+        upto: ErpKey | None = None,
+    ) -> Sequence[ErpRecord]:
+        """Up to ``limit`` documents with ``after < key <= upto`` and all their lines."""
+        h, ln = mapping.header, mapping.lines
+        parent = ln.parent or h.key
+        head, hcols = self._table(h.table, h.columns, required=[h.key])
+        lines, lcols = self._table(ln.table, ln.columns, required=[parent, ln.key])
+        hkey = head.c[hcols[h.key]]
+        query = sa.select(*(head.c[n].label(c) for c, n in hcols.items()))
+        if after is not None:
+            query = query.where(hkey > after)
+        if upto is not None:
+            query = query.where(hkey <= upto)
+        query = query.order_by(hkey).limit(limit)
+        with self.engine.connect() as conn:
+            headers = _dicts(conn.execute(query))
+            if not headers:
+                return []
+            lkey = lines.c[lcols[parent]]
+            lq = sa.select(*(lines.c[n].label(c) for c, n in lcols.items()))
+            if after is not None:
+                lq = lq.where(lkey > after)
+            lq = lq.where(lkey <= headers[-1][h.key]).order_by(lkey, lines.c[lcols[ln.key]])
+            grouped: dict[str, list[dict[str, object]]] = {}
+            for data in _dicts(conn.execute(lq)):
+                grouped.setdefault(key_text(data[parent]), []).append(data)
+        return [ErpRecord(r[h.key], r, tuple(grouped.get(key_text(r[h.key]), ()))) for r in headers]
+
+    def count_orders(
+        self, mapping: ErpMapping, *, after: ErpKey | None, upto: ErpKey | None = None
+    ) -> int:
+        """How many documents lie in the key range."""
+        head, hcols = self._table(
+            mapping.header.table, [mapping.header.key], required=[mapping.header.key]
+        )
+        hkey = head.c[hcols[mapping.header.key]]
+        query = sa.select(sa.func.count()).select_from(head)
+        if after is not None:
+            query = query.where(hkey > after)
+        if upto is not None:
+            query = query.where(hkey <= upto)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def read_lookup(self, lookup: LookupSpec) -> Mapping[str, str]:
+        """The code table ``lookup.key`` -> ``lookup.value`` (NULL codes left out)."""
+        table, cols = self._table(
+            lookup.table, [lookup.key, lookup.value], required=[lookup.key, lookup.value]
+        )
+        query = sa.select(table.c[cols[lookup.key]], table.c[cols[lookup.value]])
+        with self.engine.connect() as conn:
+            return {key_text(k): str(v).strip() for k, v in conn.execute(query) if v is not None}
+
+    def read_stock(self, mapping: ErpMapping) -> Sequence[Mapping[str, object]]:
+        """Raw on-hand rows: the item, quantity and warehouse columns of the mapping."""
+        spec = mapping.stock
+        if spec is None:
+            return []
+        wanted = [spec.item.column, spec.qty.column]
+        if spec.warehouse_column:
+            wanted.append(spec.warehouse_column)
+        table, cols = self._table(spec.table, wanted, required=wanted)
+        query = sa.select(*(table.c[n].label(c) for c, n in cols.items()))
+        with self.engine.connect() as conn:
+            return _dicts(conn.execute(query))

@@ -1,0 +1,513 @@
+"""In-memory fakes of the ERP bridge's ports, for tests and examples.
+
+:class:`InMemoryErpSource` is an ERP database held in dictionaries (tables of rows),
+with helpers to insert, update and cancel documents the way Kingdee K3 users do.
+:class:`InMemoryErpStore` implements :class:`~orderflow.erp.ErpSyncStore` with the
+transactional contract the real service must meet: a unit of work commits or rolls
+back as a whole, each order write is atomic on its own, idempotency keys make retries
+harmless, and every write appends an audit record. It is the reference the engine's
+tests run against; the SQLite/PostgreSQL service must behave the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from orderflow.clock import Clock, FrozenClock
+from orderflow.domain import Order, new_order
+from orderflow.erp.convert import key_text
+from orderflow.erp.mapping import ErpMapping, LookupSpec
+from orderflow.erp.ports import (
+    ErpKey,
+    ErpOrderTarget,
+    QuarantineEntry,
+    RowState,
+    SyncCursor,
+    SyncStateStore,
+)
+from orderflow.erp.records import ChangeValue, ErpRecord, OrderDraft
+from orderflow.exceptions import (
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    InputError,
+    InvalidTransition,
+    NotFound,
+)
+
+__all__ = [
+    "AuditRecord",
+    "InMemoryErpSource",
+    "InMemoryErpStore",
+    "InMemoryUnitOfWork",
+]
+
+
+def _sort_key(value: object) -> tuple[int, Decimal | str]:
+    text = key_text(value)
+    try:
+        return (0, Decimal(text))
+    except ArithmeticError:
+        return (1, text)
+
+
+class InMemoryErpSource:
+    """An ERP database in memory: ``tables`` maps a table name to its rows.
+
+    Rows are plain dicts (column -> value); ``columns`` declares the columns of tables
+    (needed for empty ones: :meth:`schema` otherwise derives them from the rows).
+    ``dropped_columns`` hides columns from
+    reads and from :meth:`schema` (to simulate a schema that lacks a mapped column).
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, Iterable[Mapping[str, object]]] | None = None,
+        columns: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        self.tables: dict[str, list[dict[str, object]]] = {
+            name: [dict(r) for r in rows] for name, rows in (tables or {}).items()
+        }
+        self.columns: dict[str, set[str]] = {
+            name: {c for r in rows for c in r} for name, rows in self.tables.items()
+        }
+        for name, cols in (columns or {}).items():
+            self.columns.setdefault(name, set()).update(cols)
+            self.tables.setdefault(name, [])
+        self.dropped_columns: set[tuple[str, str]] = set()
+        self.reads = 0
+
+    # -- ErpSource --------------------------------------------------------------------
+
+    def schema(self) -> Mapping[str, frozenset[str]]:
+        """Every table with its columns (minus dropped ones)."""
+        return {
+            t: frozenset(c for c in cols if (t, c) not in self.dropped_columns)
+            for t, cols in self.columns.items()
+        }
+
+    def _visible(self, table: str, row: Mapping[str, object]) -> dict[str, object]:
+        return {c: v for c, v in row.items() if (table, c) not in self.dropped_columns}
+
+    def _headers(
+        self, mapping: ErpMapping, after: ErpKey | None, upto: ErpKey | None
+    ) -> list[dict[str, object]]:
+        key = mapping.header.key
+        low = None if after is None else _sort_key(after)
+        high = None if upto is None else _sort_key(upto)
+        rows = [
+            r
+            for r in self.tables.get(mapping.header.table, [])
+            if (low is None or _sort_key(r[key]) > low)
+            and (high is None or _sort_key(r[key]) <= high)
+        ]
+        rows.sort(key=lambda r: _sort_key(r[key]))
+        return rows
+
+    def read_orders(
+        self,
+        mapping: ErpMapping,
+        *,
+        after: ErpKey | None,
+        limit: int,
+        upto: ErpKey | None = None,
+    ) -> Sequence[ErpRecord]:
+        """Documents with ``after < key <= upto``, ascending, with their lines."""
+        self.reads += 1
+        headers = self._headers(mapping, after, upto)[:limit]
+        wanted = {key_text(h[mapping.header.key]) for h in headers}
+        lines: dict[str, list[dict[str, object]]] = {}
+        parent = mapping.lines.parent or mapping.header.key
+        for row in self.tables.get(mapping.lines.table, []):
+            k = key_text(row.get(parent))
+            if k in wanted:
+                lines.setdefault(k, []).append(self._visible(mapping.lines.table, row))
+        return [
+            ErpRecord(
+                h[mapping.header.key],
+                self._visible(mapping.header.table, h),
+                tuple(lines.get(key_text(h[mapping.header.key]), [])),
+            )
+            for h in headers
+        ]
+
+    def count_orders(
+        self, mapping: ErpMapping, *, after: ErpKey | None, upto: ErpKey | None = None
+    ) -> int:
+        """How many documents lie in the key range."""
+        return len(self._headers(mapping, after, upto))
+
+    def read_lookup(self, lookup: LookupSpec) -> Mapping[str, str]:
+        """The code table ``lookup.key`` -> ``lookup.value``."""
+        return {
+            key_text(r[lookup.key]): str(r[lookup.value])
+            for r in self.tables.get(lookup.table, [])
+            if r.get(lookup.value) is not None
+        }
+
+    def read_stock(self, mapping: ErpMapping) -> Sequence[Mapping[str, object]]:
+        """The raw rows of the mapping's stock table."""
+        if mapping.stock is None:
+            return []
+        return [
+            self._visible(mapping.stock.table, r) for r in self.tables.get(mapping.stock.table, [])
+        ]
+
+    # -- editing, as an ERP user would --------------------------------------------------
+
+    def insert(self, table: str, row: Mapping[str, object]) -> None:
+        """Append a row to ``table`` (created if new)."""
+        self.tables.setdefault(table, []).append(dict(row))
+        self.columns.setdefault(table, set()).update(row)
+
+    def update(self, table: str, where: Mapping[str, object], **values: object) -> int:
+        """Set ``values`` on every row matching ``where``; return how many matched."""
+        count = 0
+        for row in self.tables.get(table, []):
+            if all(key_text(row.get(c)) == key_text(v) for c, v in where.items()):
+                row.update(values)
+                count += 1
+        self.columns.setdefault(table, set()).update(values)
+        return count
+
+    def delete(self, table: str, where: Mapping[str, object]) -> int:
+        """Remove every row matching ``where``; return how many were removed."""
+        rows = self.tables.get(table, [])
+        keep = [
+            r for r in rows if not all(key_text(r.get(c)) == key_text(v) for c, v in where.items())
+        ]
+        self.tables[table] = keep
+        return len(rows) - len(keep)
+
+
+@attrs.frozen
+class AuditRecord:
+    """What the fake records for each write (the real service writes an audit entry).
+
+    ``changes`` is sorted by field name, like the canonical audit entry.
+    """
+
+    order_id: str
+    seq: int
+    type: str
+    actor: str
+    at: dt.datetime
+    idempotency_key: str
+    from_state: str | None = None
+    to_state: str | None = None
+    changes: tuple[tuple[str, ChangeValue, ChangeValue], ...] = ()
+    reason: str = ""
+
+    def without_time(self) -> tuple[object, ...]:
+        """Everything but the timestamp (for "same entries modulo timestamps")."""
+        return (
+            self.order_id,
+            self.seq,
+            self.type,
+            self.actor,
+            self.idempotency_key,
+            self.from_state,
+            self.to_state,
+            self.changes,
+            self.reason,
+        )
+
+
+class _Journal:
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], None]] = []
+
+    def set(self, target: dict[Any, Any], key: object, value: object) -> None:
+        if key in target:
+            old = target[key]
+            self.undo.append(lambda: target.__setitem__(key, old))
+        else:
+            self.undo.append(lambda: target.pop(key, None))
+        target[key] = value
+
+    def pop(self, target: dict[Any, Any], key: object) -> None:
+        if key in target:
+            old = target.pop(key)
+            self.undo.append(lambda: target.__setitem__(key, old))
+
+    def append(self, target: list[Any], value: object) -> None:
+        target.append(value)
+        self.undo.append(target.pop)
+
+    def rollback(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+
+class _Orders:
+    def __init__(self, store: InMemoryErpStore, journal: _Journal) -> None:
+        self.store = store
+        self.j = journal
+
+    def find_by_erp_id(self, erp_id: str) -> Order | None:
+        order_id = self.store.by_erp_id.get(erp_id)
+        return None if order_id is None else self.store.orders[order_id]
+
+    def _replay(self, key: str, request: object) -> Order | None:
+        seen = self.store.idempotency.get(key)
+        if seen is None:
+            return None
+        if seen[0] != request:
+            raise IdempotencyConflict(key)
+        return self.store.orders[seen[1]]
+
+    def _commit(self, order: Order, record: AuditRecord, key: str, request: object) -> Order:
+        self.store._before_write(order, record)  # may raise: nothing written yet
+        self.j.set(self.store.orders, order.id, order)
+        if order.erp_id:
+            self.j.set(self.store.by_erp_id, order.erp_id, order.id)
+        self.j.append(self.store.audit, record)
+        self.j.set(self.store.idempotency, key, (request, order.id))
+        return order
+
+    def import_order(self, draft: OrderDraft, *, actor: str, idempotency_key: str) -> Order:
+        request = ("import", draft)
+        replay = self._replay(idempotency_key, request)
+        if replay is not None:
+            return replay
+        if draft.order_id in self.store.orders:
+            raise InputError(f"order {draft.order_id} exists already")
+        now = self.store.clock.now()
+        order, _token = new_order(
+            number=draft.number,
+            customer_id=draft.customer_id,
+            lines=draft.lines,
+            requested_date=draft.requested_date,
+            factory_id=draft.factory_id,
+            initial_stage=self.store.initial_stage,
+            created_at=now,
+            delivery_address=draft.delivery_address,
+            order_id=draft.order_id,
+            erp_id=draft.erp_id,
+            erp_number=draft.erp_number,
+        )
+        record = AuditRecord(order.id, 0, "created", actor, now, idempotency_key, None, order.stage)
+        return self._commit(order, record, idempotency_key, request)
+
+    def update_order_fields(
+        self,
+        order_id: str,
+        changes: Mapping[str, tuple[ChangeValue, ChangeValue]],
+        *,
+        values: Mapping[str, object],
+        expected_version: int,
+        actor: str,
+        idempotency_key: str,
+    ) -> Order:
+        request = ("update", order_id, tuple(sorted(changes.items())))
+        replay = self._replay(idempotency_key, request)
+        if replay is not None:
+            return replay
+        order = self.store.orders.get(order_id)
+        if order is None:
+            raise NotFound("order", order_id)
+        if order.version != expected_version:
+            raise ConcurrencyConflict(order_id, expected_version)
+        if order.stage in self.store.frozen_stages:
+            raise InputError(
+                f"order {order.number} is in stage {order.stage}; "
+                "ERP changes are no longer accepted"
+            )
+        unknown = set(values) - set(attrs.fields_dict(Order))
+        if unknown or not changes:
+            raise InputError(f"bad update of order {order_id}: fields {sorted(unknown)}")
+        fields: dict[str, Any] = dict(values)
+        updated = attrs.evolve(order, **fields, version=order.version + 1)
+        record = AuditRecord(
+            order.id,
+            updated.version,
+            "field_update",
+            actor,
+            self.store.clock.now(),
+            idempotency_key,
+            changes=tuple((f, old, new) for f, (old, new) in sorted(changes.items())),
+        )
+        return self._commit(updated, record, idempotency_key, request)
+
+    def cancel_order(
+        self, order_id: str, reason: str, *, actor: str, idempotency_key: str
+    ) -> Order:
+        request = ("cancel", order_id, reason)
+        replay = self._replay(idempotency_key, request)
+        if replay is not None:
+            return replay
+        order = self.store.orders.get(order_id)
+        if order is None:
+            raise NotFound("order", order_id)
+        if order.stage not in self.store.cancellable_stages:
+            raise InvalidTransition(order_id, order.stage, "cancel", ())
+        if not reason.strip():
+            raise InputError("a cancellation needs a reason")
+        now = self.store.clock.now()
+        updated = attrs.evolve(
+            order, stage=self.store.cancelled_stage, stage_entered_at=now, version=order.version + 1
+        )
+        record = AuditRecord(
+            order.id,
+            updated.version,
+            "state_change",
+            actor,
+            now,
+            idempotency_key,
+            order.stage,
+            updated.stage,
+            reason=reason,
+        )
+        return self._commit(updated, record, idempotency_key, request)
+
+
+class _State:
+    def __init__(self, store: InMemoryErpStore, journal: _Journal) -> None:
+        self.store = store
+        self.j = journal
+
+    def load_cursor(self, stream: str) -> SyncCursor:
+        return self.store.cursors.get(stream, SyncCursor())
+
+    def save_cursor(self, stream: str, cursor: SyncCursor) -> None:
+        self.j.set(self.store.cursors, stream, cursor)
+
+    def row_states(self, stream: str, erp_ids: Collection[str]) -> Mapping[str, RowState]:
+        states = self.store.row_state
+        return {i: states[(stream, i)] for i in erp_ids if (stream, i) in states}
+
+    def save_row_states(self, stream: str, states: Iterable[RowState]) -> None:
+        for state in states:
+            self.j.set(self.store.row_state, (stream, state.erp_id), state)
+
+    def quarantine(self, stream: str, entry: QuarantineEntry) -> None:
+        self.j.set(self.store.quarantine, (stream, entry.erp_id), entry)
+
+    def release(self, stream: str, erp_id: str) -> None:
+        self.j.pop(self.store.quarantine, (stream, erp_id))
+
+    def quarantined(self, stream: str) -> Sequence[QuarantineEntry]:
+        entries = [e for (s, _), e in self.store.quarantine.items() if s == stream]
+        return sorted(entries, key=lambda e: _sort_key(e.erp_id))
+
+
+class InMemoryUnitOfWork:
+    """A unit of work over :class:`InMemoryErpStore` (see :meth:`InMemoryErpStore.unit_of_work`)."""
+
+    def __init__(self, store: InMemoryErpStore) -> None:
+        self._journal = _Journal()
+        self._orders = _Orders(store, self._journal)
+        self._state = _State(store, self._journal)
+
+    @property
+    def orders(self) -> ErpOrderTarget:
+        """The order service bound to this unit of work."""
+        return self._orders
+
+    @property
+    def state(self) -> SyncStateStore:
+        """The sync state bound to this unit of work."""
+        return self._state
+
+
+class InMemoryErpStore:
+    """Orders, audit records and sync state in memory, with all-or-nothing units of work.
+
+    ``fail_on`` is a hook for crash tests: called before every order write with the
+    new order and its audit record; raising from it aborts that unit of work.
+    ``frozen_stages`` refuse ERP field updates (as a real service may, after
+    production starts); ``cancellable_stages`` are those the cancel event leaves.
+    """
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        initial_stage: str = "pending_review",
+        cancelled_stage: str = "cancelled",
+        cancellable_stages: Collection[str] = ("pending_review", "kitting_locked"),
+        frozen_stages: Collection[str] = (),
+    ) -> None:
+        self.clock = clock or FrozenClock()
+        self.initial_stage = initial_stage
+        self.cancelled_stage = cancelled_stage
+        self.cancellable_stages = frozenset(cancellable_stages)
+        self.frozen_stages = frozenset(frozen_stages)
+        self.orders: dict[str, Order] = {}
+        self.by_erp_id: dict[str, str] = {}
+        self.audit: list[AuditRecord] = []
+        self.idempotency: dict[str, tuple[object, str]] = {}
+        self.cursors: dict[str, SyncCursor] = {}
+        self.row_state: dict[tuple[str, str], RowState] = {}
+        self.quarantine: dict[tuple[str, str], QuarantineEntry] = {}
+        self.fail_on: Callable[[Order, AuditRecord], None] | None = None
+        self.commits = 0
+        self.rollbacks = 0
+        self.on_commit: Callable[[Sequence[AuditRecord]], None] | None = None
+
+    def _before_write(self, order: Order, record: AuditRecord) -> None:
+        if self.fail_on is not None:
+            self.fail_on(order, record)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[InMemoryUnitOfWork]:
+        """Begin a unit of work: commit on clean exit, undo every write on an exception."""
+        uow = InMemoryUnitOfWork(self)
+        audit_before = len(self.audit)
+        try:
+            yield uow
+        except BaseException:
+            uow._journal.rollback()
+            self.rollbacks += 1
+            raise
+        self.commits += 1
+        if self.on_commit is not None and len(self.audit) > audit_before:
+            self.on_commit(self.audit[audit_before:])
+
+    # -- test helpers -------------------------------------------------------------------
+
+    def set_stage(self, order_id: str, stage: str) -> Order:
+        """Move an order to ``stage`` directly (as the workflow would), recording it."""
+        order = self.orders[order_id]
+        now = self.clock.now()
+        updated = attrs.evolve(order, stage=stage, stage_entered_at=now, version=order.version + 1)
+        self.orders[order_id] = updated
+        self.audit.append(
+            AuditRecord(
+                order_id,
+                updated.version,
+                "state_change",
+                "test",
+                now,
+                f"test:{order_id}:{stage}",
+                order.stage,
+                stage,
+            )
+        )
+        return updated
+
+    def quarantined(self, stream: str) -> list[QuarantineEntry]:
+        """The stream's quarantine, by ERP id."""
+        return list(_State(self, _Journal()).quarantined(stream))
+
+    def snapshot(self) -> dict[str, tuple[object, ...]]:
+        """The ERP-relevant state of every order, by ERP id (no ids, tokens or times)."""
+        return {
+            o.erp_id: (
+                o.id,
+                o.number,
+                o.erp_number,
+                o.customer_id,
+                o.lines,
+                o.requested_date,
+                o.factory_id,
+                o.stage,
+                o.version,
+            )
+            for o in self.orders.values()
+        }

@@ -1,0 +1,404 @@
+"""A Kingdee K3 WISE-shaped fixture database: schema and a seeded generator (no real data).
+
+Creates, with SQLAlchemy Core in any database SQLAlchemy reaches, the tables the
+``kingdee-k3-wise`` preset reads (``SEOrder``, ``SEOrderEntry``, ``t_ICItem``,
+``t_Organization``, ``ICInventory``) plus the stock bills ``ICStockBill`` /
+``ICStockBillEntry``, and fills them from a seeded random generator: the same seed
+always gives the same rows. Customers are ``C00001`` ..., materials ``P-00001`` ...;
+one material is the case study's seal ring ``Q23-7``. Needs the ``erp`` extra.
+
+Example::
+
+    engine = sqlalchemy.create_engine("sqlite:///k3.db")
+    create_k3_schema(engine)
+    populate_k3(engine, orders=147_000, lines_per_order=3, seed=7)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from orderflow._extras import require
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+else:
+    sa = require("sqlalchemy", "erp")
+
+__all__ = [
+    "SEAL_RING",
+    "K3Stats",
+    "K3Writer",
+    "create_k3_schema",
+    "drop_k3_schema",
+    "k3_metadata",
+    "populate_k3",
+]
+
+SEAL_RING = "Q23-7"
+"""Material code of the case study's seal ring (``t_ICItem.FNumber``)."""
+
+ITEM_BASE = 10_000
+CUSTOMER_BASE = 0
+FIRST_INTERID = 1_001
+
+
+class _DecimalText(sa.types.TypeDecorator[Decimal]):
+    """SQLite has no exact decimal type: keep the digits as text (read back exactly)."""
+
+    impl = sa.String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else Decimal(value)
+
+
+def _money() -> sa.types.TypeEngine[Any]:
+    return sa.Numeric(28, 10).with_variant(_DecimalText(), "sqlite")
+
+
+def k3_metadata(schema: str | None = None) -> sa.MetaData:
+    """The K3 WISE tables (the columns orderflow reads, plus a few for realism)."""
+    md = sa.MetaData(schema=schema)
+    sa.Table(
+        "t_Organization",
+        md,
+        sa.Column("FItemID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FNumber", sa.String(80), nullable=False),
+        sa.Column("FName", sa.String(255), nullable=False),
+    )
+    sa.Table(
+        "t_ICItem",
+        md,
+        sa.Column("FItemID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FNumber", sa.String(80), nullable=False),
+        sa.Column("FName", sa.String(255), nullable=False),
+        sa.Column("FModel", sa.String(255)),
+    )
+    sa.Table(
+        "SEOrder",
+        md,
+        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FBillNo", sa.String(50), nullable=False),
+        sa.Column("FDate", sa.DateTime),
+        sa.Column("FCustID", sa.Integer),
+        sa.Column("FCancellation", sa.SmallInteger, nullable=False, server_default="0"),
+        sa.Column("FStatus", sa.SmallInteger, nullable=False, server_default="0"),
+    )
+    sa.Table(
+        "SEOrderEntry",
+        md,
+        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FEntryID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FItemID", sa.Integer),
+        sa.Column("FQty", _money()),
+        sa.Column("FPrice", _money()),
+        sa.Column("FDate", sa.DateTime),
+    )
+    sa.Table(
+        "ICInventory",
+        md,
+        sa.Column("FItemID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FStockID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FQty", _money()),
+    )
+    sa.Table(
+        "ICStockBill",
+        md,
+        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FBillNo", sa.String(50), nullable=False),
+        sa.Column("FDate", sa.DateTime),
+        sa.Column("FTranType", sa.SmallInteger),
+    )
+    sa.Table(
+        "ICStockBillEntry",
+        md,
+        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FEntryID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FItemID", sa.Integer),
+        sa.Column("FQty", _money()),
+        sa.Column("FDCStockID", sa.Integer),
+    )
+    return md
+
+
+def create_k3_schema(engine: sa.Engine, schema: str | None = None) -> sa.MetaData:
+    """Create the K3 tables (and the schema itself, on PostgreSQL) and return them."""
+    with engine.begin() as conn:
+        if schema is not None:
+            conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+        md = k3_metadata(schema)
+        md.create_all(conn)
+    return md
+
+
+def drop_k3_schema(engine: sa.Engine, schema: str | None = None) -> None:
+    """Drop the K3 tables (and, on PostgreSQL, the schema with everything in it)."""
+    with engine.begin() as conn:
+        if schema is not None and conn.dialect.name == "postgresql":
+            conn.execute(sa.schema.DropSchema(schema, cascade=True, if_exists=True))
+        else:
+            k3_metadata(schema).drop_all(conn)
+
+
+@attrs.frozen
+class K3Stats:
+    """What :func:`populate_k3` wrote and how long it took."""
+
+    orders: int
+    lines: int
+    customers: int
+    items: int
+    seconds: float
+    first_interid: int
+    last_interid: int
+
+    @property
+    def rows_per_second(self) -> float:
+        """Header plus line rows inserted per second."""
+        return (self.orders + self.lines) / self.seconds if self.seconds else 0.0
+
+
+def _customers(n: int) -> list[dict[str, object]]:
+    return [
+        {"FItemID": CUSTOMER_BASE + i, "FNumber": f"C{i:05d}", "FName": f"Customer {i:05d}"}
+        for i in range(1, n + 1)
+    ]
+
+
+def _items(n: int) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = [
+        {
+            "FItemID": ITEM_BASE + i,
+            "FNumber": f"P-{i:05d}",
+            "FName": f"Part {i:05d}",
+            "FModel": f"M{i % 97:02d}",
+        }
+        for i in range(1, n + 1)
+    ]
+    rows[0].update({"FNumber": SEAL_RING, "FName": "seal ring", "FModel": "NBR 23x7"})
+    return rows
+
+
+def order_rows(
+    rng: random.Random,
+    interid: int,
+    *,
+    lines: int,
+    customers: int,
+    items: int,
+    day: dt.date,
+    cancel_rate: float = 0.005,
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """One generated document: a header row and its ``lines`` line rows."""
+    stamp = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(seconds=rng.randrange(36_000))
+    header: dict[str, object] = {
+        "FInterID": interid,
+        "FBillNo": f"SEORD{interid:06d}",
+        "FDate": stamp,
+        "FCustID": CUSTOMER_BASE + rng.randint(1, customers),
+        "FCancellation": 1 if rng.random() < cancel_rate else 0,
+        "FStatus": 1,
+    }
+    due = dt.datetime.combine(day + dt.timedelta(days=rng.randint(7, 30)), dt.time())
+    rows: list[dict[str, object]] = [
+        {
+            "FInterID": interid,
+            "FEntryID": entry,
+            "FItemID": ITEM_BASE + rng.randint(1, items),
+            "FQty": Decimal(rng.randint(1, 500)),
+            "FPrice": Decimal(rng.randint(100, 99_999)) / 100,
+            "FDate": due,
+        }
+        for entry in range(1, lines + 1)
+    ]
+    return header, rows
+
+
+def _batches(
+    *,
+    orders: int,
+    lines: int,
+    customers: int,
+    items: int,
+    seed: int,
+    start: dt.date,
+    first: int,
+    per_day: int,
+    size: int,
+) -> Iterator[tuple[list[dict[str, object]], list[dict[str, object]]]]:
+    rng = random.Random(seed)
+    heads: list[dict[str, object]] = []
+    entries: list[dict[str, object]] = []
+    for i in range(orders):
+        head, rows = order_rows(
+            rng,
+            first + i,
+            lines=lines,
+            customers=customers,
+            items=items,
+            day=start + dt.timedelta(days=i // per_day),
+        )
+        heads.append(head)
+        entries.extend(rows)
+        if len(heads) >= size:
+            yield heads, entries
+            heads, entries = [], []
+    if heads:
+        yield heads, entries
+
+
+def populate_k3(
+    engine: sa.Engine,
+    *,
+    orders: int,
+    lines_per_order: int = 3,
+    customers: int = 200,
+    items: int = 500,
+    seed: int = 7,
+    schema: str | None = None,
+    start: dt.date = dt.date(2026, 1, 5),
+    first_interid: int = FIRST_INTERID,
+    per_day: int = 400,
+    batch: int = 5_000,
+    stock: Mapping[str, Decimal] | None = None,
+) -> K3Stats:
+    """Fill the K3 tables with a seeded, reproducible data set (executemany batches).
+
+    ``per_day`` orders share an order date (the plant's ~400 a day). ``stock`` sets
+    ``ICInventory`` quantities by material code (warehouse 1); every other material
+    gets a seeded quantity.
+    """
+    md = k3_metadata(schema)
+    t = md.tables
+    key = (lambda name: f"{schema}.{name}") if schema else (lambda name: name)
+    began = time.perf_counter()
+    item_rows = _items(items)
+    rng = random.Random(seed + 1)
+    wanted = dict(stock or {})
+    inventory = [
+        {
+            "FItemID": r["FItemID"],
+            "FStockID": 1,
+            "FQty": wanted.get(str(r["FNumber"]), Decimal(rng.randint(0, 5_000))),
+        }
+        for r in item_rows
+    ]
+    with engine.begin() as conn:
+        conn.execute(t[key("t_Organization")].insert(), _customers(customers))
+        conn.execute(t[key("t_ICItem")].insert(), item_rows)
+        conn.execute(t[key("ICInventory")].insert(), inventory)
+    written = 0
+    for heads, entries in _batches(
+        orders=orders,
+        lines=lines_per_order,
+        customers=customers,
+        items=items,
+        seed=seed,
+        start=start,
+        first=first_interid,
+        per_day=per_day,
+        size=batch,
+    ):
+        with engine.begin() as conn:
+            conn.execute(t[key("SEOrder")].insert(), heads)
+            conn.execute(t[key("SEOrderEntry")].insert(), entries)
+        written += len(heads)
+    return K3Stats(
+        orders=written,
+        lines=written * lines_per_order,
+        customers=customers,
+        items=items,
+        seconds=time.perf_counter() - began,
+        first_interid=first_interid,
+        last_interid=first_interid + written - 1,
+    )
+
+
+class K3Writer:
+    """Edits a K3 fixture the way ERP users do: new orders, line edits, cancellations.
+
+    Every method commits its own transaction (like a K3 client saving a bill) and
+    returns the instant of the commit (``time.time()`` after it), for latency checks.
+    """
+
+    def __init__(self, engine: sa.Engine, schema: str | None = None) -> None:
+        self.engine = engine
+        md = k3_metadata(schema)
+        prefix = f"{schema}." if schema else ""
+        self.order = md.tables[f"{prefix}SEOrder"]
+        self.entry = md.tables[f"{prefix}SEOrderEntry"]
+        self.org = md.tables[f"{prefix}t_Organization"]
+        self.item = md.tables[f"{prefix}t_ICItem"]
+        self.inventory = md.tables[f"{prefix}ICInventory"]
+
+    def next_interid(self) -> int:
+        """One above the highest ``FInterID`` in ``SEOrder``."""
+        with self.engine.connect() as conn:
+            top = conn.execute(sa.select(sa.func.max(self.order.c.FInterID))).scalar()
+        return FIRST_INTERID if top is None else int(top) + 1
+
+    def insert_order(
+        self, header: Mapping[str, object], lines: Sequence[Mapping[str, object]]
+    ) -> float:
+        """Insert one document (header and lines) in one transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(self.order.insert(), [dict(header)])
+            if lines:
+                conn.execute(self.entry.insert(), [dict(r) for r in lines])
+        return time.time()
+
+    def update_line(self, interid: int, entry: int, **values: object) -> float:
+        """Change columns of one line (``FQty``, ``FPrice``, ``FItemID``, ``FDate``)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.entry.update()
+                .where(self.entry.c.FInterID == interid, self.entry.c.FEntryID == entry)
+                .values(**values)
+            )
+        return time.time()
+
+    def update_header(self, interid: int, **values: object) -> float:
+        """Change header columns (``FCustID``, ``FBillNo``, ``FDate``, ``FStatus`` ...)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.order.update().where(self.order.c.FInterID == interid).values(**values)
+            )
+        return time.time()
+
+    def cancel(self, interid: int) -> float:
+        """Set ``FCancellation = 1`` (K3 作废)."""
+        return self.update_header(interid, FCancellation=1)
+
+    def add_customer(self, item_id: int, number: str, name: str) -> float:
+        """Add a customer to ``t_Organization``."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.org.insert(), [{"FItemID": item_id, "FNumber": number, "FName": name}]
+            )
+        return time.time()
+
+    def set_stock(self, item_id: int, qty: Decimal, warehouse: int = 1) -> float:
+        """Set the on-hand quantity of an item in a warehouse (insert or update)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                self.inventory.update()
+                .where(self.inventory.c.FItemID == item_id, self.inventory.c.FStockID == warehouse)
+                .values(FQty=qty)
+            ).rowcount
+            if not done:
+                conn.execute(
+                    self.inventory.insert(),
+                    [{"FItemID": item_id, "FStockID": warehouse, "FQty": qty}],
+                )
+        return time.time()
