@@ -2,56 +2,66 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 import pendulum
+
+from orderflow.exceptions import InputError
 
 __all__ = ["Clock", "FrozenClock", "SystemClock"]
 
 
 @runtime_checkable
 class Clock(Protocol):
-    """Anything that tells the current instant as an aware UTC datetime."""
+    """Anything that tells the current instant as a timezone-aware datetime (UTC)."""
 
-    def now(self) -> pendulum.DateTime:
-        """The current instant, timezone-aware, in UTC."""
+    def now(self) -> dt.datetime:
+        """The current instant, timezone-aware."""
         ...
 
 
 class SystemClock:
-    """The real wall clock (UTC)."""
+    """The real wall clock (UTC, as a pendulum instance)."""
 
-    def now(self) -> pendulum.DateTime:
+    def now(self) -> dt.datetime:
         """The current instant in UTC."""
         return pendulum.now("UTC")
+
+
+def _aware_utc(instant: dt.datetime) -> dt.datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise InputError(f"clock instants must be timezone-aware, got {instant!r}")
+    return dt.datetime.astimezone(instant, dt.timezone.utc)
 
 
 class FrozenClock:
     """A clock that only moves when told to: for tests and the simulator. Thread-safe."""
 
-    def __init__(self, start: pendulum.DateTime | None = None) -> None:
+    def __init__(self, start: dt.datetime | None = None) -> None:
         self._lock = threading.Lock()
-        self._now = (start or pendulum.datetime(2026, 1, 1, tz="UTC")).in_timezone("UTC")
+        self._now = _aware_utc(start or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
 
-    def now(self) -> pendulum.DateTime:
-        """The clock's current instant."""
+    def now(self) -> dt.datetime:
+        """The clock's current instant (UTC)."""
         with self._lock:
             return self._now
 
-    def advance(self, delta: timedelta) -> pendulum.DateTime:
+    def advance(self, delta: dt.timedelta) -> dt.datetime:
         """Move the clock forward by ``delta`` and return the new instant."""
-        if delta < timedelta(0):
-            raise ValueError("a FrozenClock never moves backwards")
+        if delta < dt.timedelta(0):
+            raise InputError("a FrozenClock never moves backwards")
         with self._lock:
             self._now = self._now + delta
             return self._now
 
-    def set(self, instant: pendulum.DateTime) -> None:
+    def set(self, instant: dt.datetime) -> None:
         """Jump to ``instant`` (must not be earlier than the current one)."""
-        instant = instant.in_timezone("UTC")
+        instant = _aware_utc(instant)
         with self._lock:
             if instant < self._now:
-                raise ValueError("a FrozenClock never moves backwards")
+                raise InputError(
+                    f"a FrozenClock never moves backwards ({instant} < {self._now})"
+                )
             self._now = instant

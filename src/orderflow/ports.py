@@ -13,6 +13,7 @@ query events. The typed layer above (:mod:`orderflow.service.records`) encodes t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
@@ -106,6 +107,10 @@ class Store(Protocol):
 
     def orders(self) -> Iterator[Order]:
         """Every stored order (any order of iteration)."""
+        ...
+
+    def orders_due(self, before: dt.datetime) -> Iterator[Order]:
+        """Orders whose stage deadline is earlier than ``before`` (an indexed query)."""
         ...
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ operation leaves nothing behind, exactly like the SQL stores.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -174,6 +175,10 @@ class MemoryStore:
         with self._lock:
             snapshot = list(self._orders.values())
         return iter(snapshot)
+
+    def orders_due(self, before: dt.datetime) -> Iterator[Order]:
+        """Orders whose stage deadline is earlier than ``before``."""
+        return iter([o for o in self.orders() if o.deadline is not None and o.deadline < before])
 
     def close(self) -> None:
         """Nothing to release."""

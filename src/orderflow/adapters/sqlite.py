@@ -7,6 +7,7 @@ and a forward-only, versioned schema. One connection per thread.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import sqlite3
 import threading
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from orderflow.adapters.rows import COLUMNS, order_from_row, order_to_row
+from orderflow.adapters.rows import COLUMNS, order_from_row, order_to_row, to_micros
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
 from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError
@@ -37,7 +38,8 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 lines TEXT NOT NULL, CHECK (version >= 0))""",
             "CREATE INDEX orders_token ON orders (query_token_hash)",
             "CREATE INDEX orders_erp ON orders (erp_id) WHERE erp_id <> ''",
-            "CREATE INDEX orders_stage ON orders (stage, deadline)",
+            "CREATE INDEX orders_stage ON orders (stage)",
+            "CREATE INDEX orders_deadline ON orders (deadline) WHERE deadline IS NOT NULL",
             """CREATE TABLE audit_log (
                 idx INTEGER PRIMARY KEY, chain TEXT NOT NULL, seq INTEGER NOT NULL,
                 leaf BLOB NOT NULL, data BLOB NOT NULL, UNIQUE (chain, seq))""",
@@ -362,6 +364,15 @@ class SqliteStore:
     def orders(self) -> Iterator[Order]:
         """Every stored order, streamed."""
         for row in self._read(f"SELECT {', '.join(COLUMNS)} FROM orders", ()):
+            yield order_from_row(row)
+
+    def orders_due(self, before: dt.datetime) -> Iterator[Order]:
+        """Orders whose stage deadline is earlier than ``before`` (uses an index)."""
+        rows = self._read(
+            f"SELECT {', '.join(COLUMNS)} FROM orders WHERE deadline IS NOT NULL AND deadline < ?",
+            (to_micros(before),),
+        )
+        for row in rows:
             yield order_from_row(row)
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:

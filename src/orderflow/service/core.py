@@ -515,6 +515,7 @@ class OrderService:
                 effect(self, tx, order, new, facts, policy, at_us, who)
             tx.update_order(new, order.version)
             ctx = dict(context or {})
+            ctx["event"] = event
             ctx["policy"] = str(policy.version)
             if reason:
                 ctx["reason"] = reason
@@ -748,7 +749,7 @@ class OrderService:
         chain, written once per stage visit. Returns every overdue order.
         """
         now = self._now()
-        found = due_warnings(self.store.orders(), now, escalate_after=escalate_after)
+        found = due_warnings(self.store.orders_due(now), now, escalate_after=escalate_after)
         for warning in found:
             level = "escalation" if warning.escalated else "warning"
             with self.store.transaction() as tx:

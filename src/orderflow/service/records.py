@@ -104,6 +104,7 @@ def write_slot(tx: StoreTx, factory_id: str, slot: CapacitySlot) -> None:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _slot(body: str) -> CapacitySlot:
     line, start, end, free = body.split("|")
     slot = object.__new__(CapacitySlot)

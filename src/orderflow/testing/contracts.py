@@ -173,6 +173,17 @@ class StoreContract:
             assert head is not None and head.seq == 1 and head.leaf_hash == leaf_hash(b"e1")
             assert tx.chain_head("z") is None
 
+    def test_orders_due(self, store: Store) -> None:
+        svc = seeded_service(store)
+        early = svc.submit(draft(), actor="s").order  # pending_review: 2 h limit
+        assert early.deadline is not None
+        assert list(store.orders_due(early.deadline)) == []
+        later = early.deadline + dt.timedelta(seconds=1)
+        assert [o.id for o in store.orders_due(later)] == [early.id]
+        done = svc.fire(early.id, "lock_kitting", actor="p")
+        svc.fire(done.id, "dispatch_production", actor="p")  # no limit in production
+        assert list(store.orders_due(later + dt.timedelta(days=30))) == []
+
     def test_idempotency_records(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.put_idempotent("k", "fp", "result")

@@ -1,0 +1,218 @@
+"""The ``orderflow`` command: demo, simulate, report, audit verify, warnings, erp."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from orderflow.exceptions import OrderflowError
+
+__all__ = ["main"]
+
+DEMO_DB = "orderflow-demo.db"
+
+
+def _service(db: str, *, frozen_at: dt.datetime | None = None):  # type: ignore[no-untyped-def]
+    from orderflow.bootstrap import connect
+    from orderflow.clock import FrozenClock
+
+    url = db if "://" in db else f"sqlite:///{db}"
+    clock = FrozenClock(frozen_at) if frozen_at is not None else None
+    return connect(url, clock=clock)
+
+
+def _month(text: str) -> tuple[int, int]:
+    try:
+        year, month = (int(p) for p in text.split("-"))
+        dt.date(year, month, 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month like 2026-03, got {text!r}") from None
+    return year, month
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulate a plant year into a SQLite file."""
+    from orderflow.simulate import PlantProfile, simulate_year
+
+    path = Path(args.db)
+    if path.exists():
+        if not args.replace:
+            print(f"{path} exists; pass --replace to start over", file=sys.stderr)
+            return 2
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    svc = _service(str(path) + "?synchronous=" + args.synchronous,
+                   frozen_at=dt.datetime(args.year - 1, 12, 31, tzinfo=dt.timezone.utc))
+    profile = PlantProfile(orders=args.orders, year=args.year)
+    result = simulate_year(svc, profile, seed=args.seed, progress=not args.quiet)
+    print(
+        f"simulated {result.orders:,} orders: {result.transitions:,} transitions, "
+        f"{result.refusals:,} refusals, {result.incidents:,} incidents, "
+        f"{result.queries:,} customer queries, {result.warnings:,} overdue warnings "
+        f"in {result.seconds:.1f} s ({result.orders_per_second:,.0f} orders/s)"
+    )
+    svc.store.close()
+    return 0
+
+
+def _verify(db: str, deep: bool) -> tuple[int, float]:
+    svc = _service(db)
+    started = time.perf_counter()
+    checkpoint = svc.audit.verify(deep=deep)
+    elapsed = time.perf_counter() - started
+    print(f"audit log verified: {checkpoint.size:,} entries, root "
+          f"{checkpoint.root.hex()[:16]}… in {elapsed:.2f} s"
+          + (" (every order replayed and matched)" if deep else ""))
+    svc.store.close()
+    return checkpoint.size, elapsed
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify the audit log (and with --deep, replay every order)."""
+    _verify(args.db, args.deep)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the monthly health report (HTML + JSON)."""
+    from orderflow.metrics import Period, compute_health
+    from orderflow.report import build_report, render_html, render_json
+    from orderflow.service.history import change_records
+
+    svc = _service(args.db)
+    year, month = args.month
+    policy = svc.policy
+    period = Period.month(year, month, policy.timezone)
+    orders = [o for o in svc.store.orders() if not args.factory or o.factory_id == args.factory]
+    verified = {o.id for o in orders} if args.trust_verified else _verified_ids(svc)
+    started = time.perf_counter()
+    snapshot = compute_health(
+        orders=orders,
+        records=change_records(svc.store),
+        incidents=svc.incidents(),
+        queries=svc.query_events(),
+        verified_order_ids=verified,
+        policy=policy,
+        period=period,
+    )
+    report = build_report(
+        snapshot, policy=policy, generated_at=svc.clock.now(), orders=orders,
+        records=change_records(svc.store), incidents=svc.incidents(),
+        factory=args.factory or "all factories",
+    )
+    Path(args.out).write_text(render_html(report), encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(render_json(report), encoding="utf-8")
+    print(f"report for {period.label} written to {args.out} in {time.perf_counter() - started:.1f} s")
+    for row in report.headline:
+        print(f"  {row.label:45s} {row.value:>14s}   target {row.target or '-'}")
+    svc.store.close()
+    return 0
+
+
+def _verified_ids(svc) -> set[str]:  # type: ignore[no-untyped-def]
+    """Ids of orders whose chain verifies (the whole log verifies, so every chain does)."""
+    svc.audit.verify()
+    return {o.id for o in svc.store.orders()}
+
+
+def cmd_warnings(args: argparse.Namespace) -> int:
+    """List orders past their stage deadline and audit new warnings."""
+    svc = _service(args.db)
+    found = svc.sweep_warnings()
+    for w in found[: args.limit]:
+        flag = "ESCALATED" if w.escalated else "warning"
+        print(f"{w.number:18s} {w.stage:16s} overdue {w.overdue_hours:6.1f} h  {flag}")
+    print(f"{len(found)} order(s) overdue")
+    svc.store.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Simulate a year, verify the audit log, write the report, print the headline."""
+    args.db = args.db or DEMO_DB
+    args.replace = True
+    started = time.perf_counter()
+    cmd_simulate(args)
+    _verify(args.db, deep=False)
+    args.month = args.month or (args.year, 11)
+    args.factory = ""
+    args.trust_verified = True
+    args.json = args.json or "report.json"
+    cmd_report(args)
+    print(f"demo finished in {time.perf_counter() - started:.1f} s; open {args.out} in a browser")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``orderflow`` command."""
+    parser = argparse.ArgumentParser(prog="orderflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def sim_options(p: argparse.ArgumentParser, db_default: str | None) -> None:
+        p.add_argument("--db", default=db_default, help="SQLite file (default %(default)s)")
+        p.add_argument("--orders", type=int, default=147_000, help="orders in the year")
+        p.add_argument("--year", type=int, default=2026)
+        p.add_argument("--seed", type=int, default=2026)
+        p.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
+                       help="SQLite durability while simulating (default %(default)s)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    demo = sub.add_parser("demo", help="simulate a year, verify the audit log, write report.html")
+    sim_options(demo, DEMO_DB)
+    demo.add_argument("--out", default="report.html")
+    demo.add_argument("--json", default="report.json")
+    demo.add_argument("--month", type=_month, default=None, help="report month, e.g. 2026-11")
+    demo.set_defaults(func=cmd_demo)
+
+    simulate = sub.add_parser("simulate", help="simulate a plant year into a SQLite file")
+    sim_options(simulate, DEMO_DB)
+    simulate.add_argument("--replace", action="store_true", help="overwrite an existing file")
+    simulate.set_defaults(func=cmd_simulate)
+
+    report = sub.add_parser("report", help="write the monthly health report")
+    report.add_argument("--db", default=DEMO_DB)
+    report.add_argument("--month", type=_month, required=True, help="e.g. 2026-03")
+    report.add_argument("--out", default="report.html")
+    report.add_argument("--json", default=None)
+    report.add_argument("--factory", default="")
+    report.add_argument("--trust-verified", action="store_true",
+                        help="skip the audit verification behind traceability")
+    report.set_defaults(func=cmd_report)
+
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="verify every entry, chain and the root")
+    verify.add_argument("--db", default=DEMO_DB)
+    verify.add_argument("--deep", action="store_true", help="also replay every order")
+    verify.set_defaults(func=cmd_verify)
+
+    warnings = sub.add_parser("warnings", help="orders past their stage time limit")
+    warnings.add_argument("--db", default=DEMO_DB)
+    warnings.add_argument("--limit", type=int, default=50)
+    warnings.set_defaults(func=cmd_warnings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; errors are one-line messages with exit code 1."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except OrderflowError as exc:
+        print(f"orderflow: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("orderflow: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
