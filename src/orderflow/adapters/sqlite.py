@@ -172,10 +172,13 @@ class _SqliteTx:
         return None if row is None else (row[0], row[1])
 
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
-        self._c.execute(
-            "INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)",
-            (key, fingerprint, result),
-        )
+        try:
+            self._c.execute(
+                "INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)",
+                (key, fingerprint, result),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyConflict(key, -1, "idempotency key used concurrently") from exc
 
     def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
         cached = self._docs.get((kind, key), _MISS)
