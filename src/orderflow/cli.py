@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -46,8 +45,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             return 2
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    svc = _service(str(path) + "?synchronous=" + args.synchronous,
-                   frozen_at=dt.datetime(args.year - 1, 12, 31, tzinfo=dt.timezone.utc))
+    svc = _service(
+        str(path) + "?synchronous=" + args.synchronous,
+        frozen_at=dt.datetime(args.year - 1, 12, 31, tzinfo=dt.UTC),
+    )
     profile = PlantProfile(orders=args.orders, year=args.year)
     result = simulate_year(svc, profile, seed=args.seed, progress=not args.quiet)
     print(
@@ -65,9 +66,11 @@ def _verify(db: str, deep: bool) -> tuple[int, float]:
     started = time.perf_counter()
     checkpoint = svc.audit.verify(deep=deep)
     elapsed = time.perf_counter() - started
-    print(f"audit log verified: {checkpoint.size:,} entries, root "
-          f"{checkpoint.root.hex()[:16]}… in {elapsed:.2f} s"
-          + (" (every order replayed and matched)" if deep else ""))
+    print(
+        f"audit log verified: {checkpoint.size:,} entries, root "
+        f"{checkpoint.root.hex()[:16]}… in {elapsed:.2f} s"
+        + (" (every order replayed and matched)" if deep else "")
+    )
     svc.store.close()
     return checkpoint.size, elapsed
 
@@ -101,14 +104,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         period=period,
     )
     report = build_report(
-        snapshot, policy=policy, generated_at=svc.clock.now(), orders=orders,
-        records=change_records(svc.store), incidents=svc.incidents(),
+        snapshot,
+        policy=policy,
+        generated_at=svc.clock.now(),
+        orders=orders,
+        records=change_records(svc.store),
+        incidents=svc.incidents(),
         factory=args.factory or "all factories",
     )
     Path(args.out).write_text(render_html(report), encoding="utf-8")
     if args.json:
         Path(args.json).write_text(render_json(report), encoding="utf-8")
-    print(f"report for {period.label} written to {args.out} in {time.perf_counter() - started:.1f} s")
+    print(
+        f"report for {period.label} written to {args.out} in {time.perf_counter() - started:.1f} s"
+    )
     for row in report.headline:
         print(f"  {row.label:45s} {row.value:>14s}   target {row.target or '-'}")
     svc.store.close()
@@ -159,8 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--orders", type=int, default=147_000, help="orders in the year")
         p.add_argument("--year", type=int, default=2026)
         p.add_argument("--seed", type=int, default=2026)
-        p.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
-                       help="SQLite durability while simulating (default %(default)s)")
+        p.add_argument(
+            "--synchronous",
+            default="NORMAL",
+            choices=["NORMAL", "FULL"],
+            help="SQLite durability while simulating (default %(default)s)",
+        )
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     demo = sub.add_parser("demo", help="simulate a year, verify the audit log, write report.html")
@@ -181,8 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report.html")
     report.add_argument("--json", default=None)
     report.add_argument("--factory", default="")
-    report.add_argument("--trust-verified", action="store_true",
-                        help="skip the audit verification behind traceability")
+    report.add_argument(
+        "--trust-verified",
+        action="store_true",
+        help="skip the audit verification behind traceability",
+    )
     report.set_defaults(func=cmd_report)
 
     audit = sub.add_parser("audit", help="audit log tools")

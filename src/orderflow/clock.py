@@ -33,7 +33,7 @@ class SystemClock:
 def _aware_utc(instant: dt.datetime) -> dt.datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InputError(f"clock instants must be timezone-aware, got {instant!r}")
-    return dt.datetime.astimezone(instant, dt.timezone.utc)
+    return dt.datetime.astimezone(instant, dt.UTC)
 
 
 class FrozenClock:
@@ -41,7 +41,7 @@ class FrozenClock:
 
     def __init__(self, start: dt.datetime | None = None) -> None:
         self._lock = threading.Lock()
-        self._now = _aware_utc(start or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+        self._now = _aware_utc(start or dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
     def now(self) -> dt.datetime:
         """The clock's current instant (UTC)."""
@@ -61,7 +61,5 @@ class FrozenClock:
         instant = _aware_utc(instant)
         with self._lock:
             if instant < self._now:
-                raise InputError(
-                    f"a FrozenClock never moves backwards ({instant} < {self._now})"
-                )
+                raise InputError(f"a FrozenClock never moves backwards ({instant} < {self._now})")
             self._now = instant

@@ -48,7 +48,7 @@ def order(
     )
 
 
-def rec(  # noqa: PLR0917
+def rec(
     oid: str,
     seq: int,
     from_stage: str,

@@ -112,7 +112,7 @@ def test_status_timeliness_hand_computed() -> None:
 # ------------------------------------------------------------------ incidents
 
 
-def _inc(  # noqa: PLR0917
+def _inc(
     iid: str,
     opened: dt.datetime,
     hours: float | None,

@@ -30,6 +30,15 @@ def change_records(store: Store, *, chunk: int = 50_000) -> Iterator[ChangeRecor
             at = from_micros(e["at"])
             occurred = from_micros(int(ctx["occurred"])) if "occurred" in ctx else at
             yield ChangeRecord(
-                e["order"], e["seq"], ctx.get("event", ""), e["from"], e["to"], e["actor"], at,
-                ctx.get("reason"), int(ctx.get("policy", "0")), (), occurred,
+                e["order"],
+                e["seq"],
+                ctx.get("event", ""),
+                e["from"],
+                e["to"],
+                e["actor"],
+                at,
+                ctx.get("reason"),
+                int(ctx.get("policy", "0")),
+                (),
+                occurred,
             )

@@ -67,7 +67,7 @@ class _Year:
         self.rng = random.Random(seed)
         self.heap: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self.seq = 0
-        self.counts = dict(transitions=0, refusals=0, incidents=0, queries=0, warnings=0)
+        self.counts = {"transitions": 0, "refusals": 0, "incidents": 0, "queries": 0, "warnings": 0}
         self.queries: list[QueryEvent] = []
         self.products: dict[str, Product] = {}
         self.customer_ids: list[str] = []
@@ -103,17 +103,21 @@ class _Year:
                 self.svc.put_product(prod)
             start = dt.date(self.p.year, 1, 1)
             slots = [
-                CapacitySlot("L1", start + dt.timedelta(days=7 * w),
-                             start + dt.timedelta(days=7 * w + 6), Decimal(10**9))
+                CapacitySlot(
+                    "L1",
+                    start + dt.timedelta(days=7 * w),
+                    start + dt.timedelta(days=7 * w + 6),
+                    Decimal(10**9),
+                )
                 for w in range(60)
             ]
             self.svc.put_capacity(self.p.factory_id, slots)
         for day, count in daily_arrivals(self.p):
-            base = to_micros(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc))
+            base = to_micros(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC))
             for _ in range(count):
                 # 08:00-18:00 Beijing time = 00:00-10:00 UTC
                 self.at(base + int(self.rng.uniform(0, 10) * _HOUR), "arrive")
-        first = to_micros(dt.datetime(self.p.year, 1, 1, tzinfo=dt.timezone.utc))
+        first = to_micros(dt.datetime(self.p.year, 1, 1, tzinfo=dt.UTC))
         for hour in range(0, 366 * 24):
             self.at(first + hour * _HOUR, "sweep")
 
@@ -158,8 +162,13 @@ class _Year:
         if self.fire(occurred, oid, "lock_kitting"):
             self.later(occurred + int(rng.uniform(1, 8) * _HOUR), "dispatch", oid)
             return
-        incident = self.svc.open_incident(oid, "stock_shortage", actor="planner",
-                                          device="erp-terminal", batch=f"W{occurred // (168 * _HOUR)}")
+        incident = self.svc.open_incident(
+            oid,
+            "stock_shortage",
+            actor="planner",
+            device="erp-terminal",
+            batch=f"W{occurred // (168 * _HOUR)}",
+        )
         self.counts["incidents"] += 1
         restock = occurred + int(rng.uniform(1, 10) * _HOUR)
         self.at(restock, "restock", oid, incident.id)
@@ -172,16 +181,30 @@ class _Year:
         stock = self.svc.stock(component)
         drop = stock.available - needs[component][1] + 1
         if drop > 0:
-            self.svc.record_scan(component, drop, direction="out", actor="warehouse",
-                                 factory_id=self.p.factory_id, device="pda-3", batch="damage")
+            self.svc.record_scan(
+                component,
+                drop,
+                direction="out",
+                actor="warehouse",
+                factory_id=self.p.factory_id,
+                device="pda-3",
+                batch="damage",
+            )
 
     def on_restock(self, now: int, oid: str, incident_id: str) -> None:
         order = self.svc.get(oid)
         facts = Facts(today=dt.date(self.p.year, 1, 1), products=self.products)
         for component, (_, required) in kitting_requirements(order, facts, self.svc.policy).items():
             if self.svc.stock(component).available < required:
-                self.svc.record_scan(component, 10_000_000, direction="in", actor="warehouse",
-                                     factory_id=self.p.factory_id, device="pda-1", batch="GRN")
+                self.svc.record_scan(
+                    component,
+                    10_000_000,
+                    direction="in",
+                    actor="warehouse",
+                    factory_id=self.p.factory_id,
+                    device="pda-1",
+                    batch="GRN",
+                )
         self.svc.resolve_incident(incident_id, "supplier delivery late", actor="buyer")
         self.later(now, "lock", oid)
 
@@ -190,11 +213,20 @@ class _Year:
             self.later(occurred + int(self.rng.uniform(24, 120) * _HOUR), "release", oid)
             if self.rng.random() < self.p.other_incident_rate:
                 category = self.rng.choice(_OTHER_CATEGORIES)
-                incident = self.svc.open_incident(oid, category, actor="line-lead",
-                                                  device="mes-2", batch=f"L1-{occurred // _HOUR}")
+                incident = self.svc.open_incident(
+                    oid,
+                    category,
+                    actor="line-lead",
+                    device="mes-2",
+                    batch=f"L1-{occurred // _HOUR}",
+                )
                 self.counts["incidents"] += 1
-                self.at(occurred + int(self.rng.lognormvariate(0.7, 0.8) * _HOUR), "resolve",
-                        incident.id, "process adjusted")
+                self.at(
+                    occurred + int(self.rng.lognormvariate(0.7, 0.8) * _HOUR),
+                    "resolve",
+                    incident.id,
+                    "process adjusted",
+                )
 
     def on_release(self, occurred: int, oid: str) -> None:
         if not self.fire(occurred, oid, "release_qc"):
@@ -206,13 +238,19 @@ class _Year:
         self.later(occurred + int(self.rng.uniform(24, 96) * _HOUR), "deliver", oid)
 
     def on_qc_fail(self, occurred: int, oid: str, batch: str) -> None:
-        if self.fire(occurred, oid, "fail_qc", reason="burr on valve seat",
-                     context={"batch": batch}):
-            incident = self.svc.open_incident(oid, "qc_failure", actor="qc", device="cmm-1",
-                                              batch=batch)
+        if self.fire(
+            occurred, oid, "fail_qc", reason="burr on valve seat", context={"batch": batch}
+        ):
+            incident = self.svc.open_incident(
+                oid, "qc_failure", actor="qc", device="cmm-1", batch=batch
+            )
             self.counts["incidents"] += 1
-            self.at(occurred + int(self.rng.uniform(2, 12) * _HOUR), "resolve", incident.id,
-                    "fixture worn")
+            self.at(
+                occurred + int(self.rng.uniform(2, 12) * _HOUR),
+                "resolve",
+                incident.id,
+                "fixture worn",
+            )
             self.later(occurred + int(self.rng.uniform(24, 48) * _HOUR), "release", oid)
 
     def on_view(self, now: int, oid: str) -> None:
@@ -232,8 +270,10 @@ class _Year:
             "view": self.on_view,
         }
         if kind in handlers:
-            handlers[kind](*payload) if kind != "arrive" and kind not in ("view", "restock") \
-                else handlers[kind](now, *payload)
+            handlers[kind](*payload) if kind != "arrive" and kind not in (
+                "view",
+                "restock",
+            ) else handlers[kind](now, *payload)
         elif kind == "deliver":
             self.fire(payload[0], payload[1], "deliver")
         elif kind == "cancel":
@@ -245,7 +285,7 @@ class _Year:
 
     def run(self, progress: bool, window_hours: int) -> None:
         bar = tqdm(total=self.p.orders, unit="order", disable=not progress, mininterval=0.5)
-        end_of_year = to_micros(dt.datetime(self.p.year + 1, 3, 1, tzinfo=dt.timezone.utc))
+        end_of_year = to_micros(dt.datetime(self.p.year + 1, 3, 1, tzinfo=dt.UTC))
         while self.heap and self.heap[0][0] < end_of_year:
             window_end = self.heap[0][0] + window_hours * _HOUR
             with self.svc.store.transaction():
@@ -289,6 +329,11 @@ def simulate_year(
     year.run(progress, window_hours)
     c = year.counts
     return SimulationResult(
-        profile.orders, c["transitions"], c["refusals"], c["incidents"], c["queries"],
-        c["warnings"], time.perf_counter() - started,
+        profile.orders,
+        c["transitions"],
+        c["refusals"],
+        c["incidents"],
+        c["queries"],
+        c["warnings"],
+        time.perf_counter() - started,
     )

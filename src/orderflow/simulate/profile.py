@@ -57,7 +57,9 @@ def daily_arrivals(profile: PlantProfile) -> list[tuple[dt.date, int]]:
     The counts add up to exactly ``profile.orders``.
     """
     start = dt.date(profile.year, 1, 1)
-    days = [start + dt.timedelta(days=i) for i in range((dt.date(profile.year + 1, 1, 1) - start).days)]
+    days = [
+        start + dt.timedelta(days=i) for i in range((dt.date(profile.year + 1, 1, 1) - start).days)
+    ]
     weights = []
     for day in days:
         w = _WEEKDAY[day.isoweekday()]
