@@ -33,7 +33,11 @@ class SystemClock:
 def _aware_utc(instant: dt.datetime) -> dt.datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InputError(f"clock instants must be timezone-aware, got {instant!r}")
-    return dt.datetime.astimezone(instant, dt.UTC)
+    u = dt.datetime.astimezone(instant, dt.UTC)
+    # a plain stdlib datetime: pendulum instances with a stdlib tzinfo lose it on addition
+    return dt.datetime(
+        u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond, tzinfo=dt.UTC
+    )
 
 
 class FrozenClock:

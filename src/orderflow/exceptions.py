@@ -99,14 +99,22 @@ class WorkflowError(OrderflowError):
 class InvalidTransition(WorkflowError):
     """The event does not exist or is not allowed from the order's current stage."""
 
-    def __init__(self, order_id: str, stage: str, event: str, allowed: Iterable[str]) -> None:
+    def __init__(
+        self,
+        order_id: str,
+        stage: str,
+        event: str,
+        allowed: Iterable[str],
+        number: str | None = None,
+    ) -> None:
         self.order_id = order_id
+        self.number = number
         self.stage = stage
         self.event = event
         self.allowed = tuple(allowed)
         allowed_text = ", ".join(self.allowed) or "none"
         super().__init__(
-            f"order {order_id}: event {event!r} is not allowed from stage {stage!r} "
+            f"order {number or order_id}: event {event!r} is not allowed from stage {stage!r} "
             f"(allowed here: {allowed_text})"
         )
 
@@ -117,11 +125,18 @@ class TransitionRefused(WorkflowError):
     The order is unchanged. ``str(error)`` lists every reason on its own line.
     """
 
-    def __init__(self, order_id: str, event: str, reasons: Iterable[GuardResult]) -> None:
+    def __init__(
+        self,
+        order_id: str,
+        event: str,
+        reasons: Iterable[GuardResult],
+        number: str | None = None,
+    ) -> None:
         self.order_id = order_id
+        self.number = number
         self.event = event
         self.reasons: tuple[GuardResult, ...] = tuple(reasons)
-        lines = [f"order {order_id}: {event!r} refused by {len(self.reasons)} guard(s):"]
+        lines = [f"order {number or order_id}: {event!r} refused by {len(self.reasons)} guard(s):"]
         lines.extend(f"  - [{r.code}] {r.message}" for r in self.reasons)
         super().__init__("\n".join(lines))
 

@@ -179,7 +179,7 @@ class AuditEntry:
     Build entries with :func:`next_entry`; :func:`encode` gives the canonical
     bytes to store. ``at`` is integer microseconds since the Unix epoch (UTC).
     ``order_id`` names the chain: an order id, or a stream such as
-    ``policy/safety_factor`` for policy changes.
+    ``policy`` for policy changes or ``stock/<component>`` for warehouse scans.
     """
 
     origin: str

@@ -12,13 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from orderflow.domain._checks import not_blank
 from orderflow.exceptions import InputError
-from orderflow.policy.model import Policy
+
+if TYPE_CHECKING:  # the policy model imports the domain; only types are needed here
+    from orderflow.policy.model import Policy
 
 __all__ = ["Incident", "open_incident", "resolve_incident"]
 

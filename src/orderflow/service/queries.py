@@ -89,15 +89,16 @@ def slip_status(
             available = records.read_stock(tx, component).position.available
             if order.stage == "pending_review" and available < required:
                 master = records.get_typed(tx, Component, component)
+                # an alternative: a listed supplier with no pending PO for this component,
+                # else one whose POs are not late; never the one already failing to deliver
+                pos = records.inbound_pos(tx, component)
                 limit = workflow.policy.po_overdue_days
-                late = {
-                    po.supplier
-                    for po in records.inbound_pos(tx, component)
-                    if po.days_late(today) > limit
-                }
-                alternative = None
-                if master is not None:
-                    alternative = next((s for s in master.suppliers if s not in late), None)
+                busy = {po.supplier for po in pos if po.status.pending}
+                late = {po.supplier for po in pos if po.days_late(today) > limit}
+                listed = master.suppliers if master is not None else ()
+                alternative = next((s for s in listed[1:] if s not in busy), None) or next(
+                    (s for s in listed if s not in late and s not in busy), None
+                )
                 shortages.append(
                     Shortage(
                         component,

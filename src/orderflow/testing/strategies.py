@@ -265,20 +265,3 @@ def scenarios(draw: st.DrawFn, stage: str = "pending_review") -> tuple[Order, Fa
     by_code = {p.code: p for p in prods}
     order = draw(orders(list(by_code), stage=stage))
     return order, draw(facts_for(order, by_code))
-
-
-def _hypothesis_setup_hook() -> None:
-    """Register the strategies for ``st.from_type`` (called by Hypothesis' entry point)."""
-    for cls, strategy in (
-        (Customer, customers()),
-        (Component, components()),
-        (BomLine, bom_lines()),
-        (Product, products()),
-        (OrderLine, order_lines()),
-        (OrderNumber, order_numbers()),
-        (Order, orders()),
-        (StockPosition, stock_positions()),
-        (InboundPO, inbound_pos()),
-        (Policy, policies()),
-    ):
-        st.register_type_strategy(cls, strategy)

@@ -21,7 +21,7 @@ from orderflow.workflow.guards import (
     inbound_po_overdue,
     kitting_requirements,
 )
-from orderflow.workflow.machine import ChangeRecord, Explanation, Fired, Workflow
+from orderflow.workflow.machine import ChangeRecord, Explanation, Fired, Workflow, stage_deadline
 from orderflow.workflow.mermaid import to_mermaid
 from orderflow.workflow.spec import (
     definition_document,
@@ -29,6 +29,7 @@ from orderflow.workflow.spec import (
     load_definition,
     parse_definition,
 )
+from orderflow.workflow.timeouts import DueWarning, WorkingCalendar, due_warnings
 
 __all__ = [
     "BUILTIN_GUARDS",
@@ -37,6 +38,7 @@ __all__ = [
     "CapacitySchedule",
     "CapacitySlot",
     "ChangeRecord",
+    "DueWarning",
     "Explanation",
     "Facts",
     "Fired",
@@ -46,15 +48,18 @@ __all__ = [
     "Transition",
     "Workflow",
     "WorkflowDefinition",
+    "WorkingCalendar",
     "bom_kitting",
     "capacity_slot",
     "credit_limit",
     "default_definition",
     "definition_document",
+    "due_warnings",
     "dump_definition",
     "inbound_po_overdue",
     "kitting_requirements",
     "load_definition",
     "parse_definition",
+    "stage_deadline",
     "to_mermaid",
 ]

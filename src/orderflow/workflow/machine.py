@@ -17,7 +17,13 @@ from typing import NamedTuple
 import attrs
 
 from orderflow.domain.order import Order
-from orderflow.exceptions import DefinitionError, InputError, InvalidTransition, TransitionRefused
+from orderflow.exceptions import (
+    DefinitionError,
+    InputError,
+    InvalidTransition,
+    PolicyError,
+    TransitionRefused,
+)
 from orderflow.policy.model import Policy
 from orderflow.policy.store import PolicyStore
 from orderflow.workflow.definition import (
@@ -164,7 +170,9 @@ class Workflow:
                         f"{self.definition.name!r}"
                     ]
                 )
-            raise InvalidTransition(order.id, order.stage, event, self._allowed[order.stage])
+            raise InvalidTransition(
+                order.id, order.stage, event, self._allowed[order.stage], order.number
+            )
         return compiled
 
     def fire(
@@ -200,7 +208,7 @@ class Workflow:
                 else:
                     failures.append(result)
         if failures:
-            raise TransitionRefused(order.id, event, failures)
+            raise TransitionRefused(order.id, event, failures, order.number)
         if at.tzinfo is None:
             raise InputError(f"order {order.id}: event time must be timezone-aware")
         source = order.stage
@@ -288,11 +296,20 @@ class Workflow:
                 if compiled.holds
                 else (None if compiled.returns else current.held_from)
             )
+            policy = self._policy_at(rec.policy_version)
             current = attrs.evolve(
                 current,
                 stage=rec.to_stage,
                 version=rec.seq,
                 stage_entered_at=rec.at,
                 held_from=held,
+                deadline=stage_deadline(policy, rec.to_stage, rec.at),
             )
         return current
+
+    def _policy_at(self, version: int) -> Policy:
+        """The policy a record was made under (the current one if that version is unknown)."""
+        try:
+            return self._store.version(version)
+        except PolicyError:
+            return self._store.current
