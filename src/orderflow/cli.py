@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from orderflow.cli_erp import add_erp_commands
 from orderflow.exceptions import OrderflowError
 
 __all__ = ["main"]
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     warnings.add_argument("--db", default=DEMO_DB)
     warnings.add_argument("--limit", type=int, default=50)
     warnings.set_defaults(func=cmd_warnings)
+    add_erp_commands(sub)
     return parser
 
 

@@ -291,7 +291,10 @@ class _PgTx:
         if field not in _FINDABLE:
             raise InputError(f"cannot look orders up by {field!r}")
         row = self._run(
-            f"SELECT id FROM orders WHERE {field} = %s LIMIT 1", (value,), "finding an order"
+            # "<> ''" lets the planner use the partial erp_id index
+            f"SELECT id FROM orders WHERE {field} = %s AND {field} <> '' LIMIT 1",
+            (value,),
+            "finding an order",
         ).fetchone()
         return None if row is None else str(row[0])
 

@@ -64,6 +64,13 @@ _UPDATE_ORDER = (
     + " WHERE id = ? AND version = ?"
 )
 _FINDABLE = {"number", "query_token_hash", "erp_id"}
+_UPDATE_STATE = (
+    "UPDATE orders SET stage = ?, version = ?, stage_entered_at = ?, held_from = ?, "
+    "deadline = ? WHERE id = ? AND version = ?"
+)
+_FIXED = tuple(
+    c for c in COLUMNS if c not in ("stage", "version", "stage_entered_at", "held_from", "deadline")
+)
 
 
 def _store_error(exc: sqlite3.Error, what: str) -> StoreError:
@@ -125,7 +132,10 @@ class _SqliteTx:
     def find_order_id(self, field: str, value: str) -> str | None:
         if field not in _FINDABLE:
             raise InputError(f"cannot look orders up by {field!r}")
-        row = self._c.execute(f"SELECT id FROM orders WHERE {field} = ?", (value,)).fetchone()
+        # "<> ''" lets SQLite use the partial erp_id index
+        row = self._c.execute(
+            f"SELECT id FROM orders WHERE {field} = ? AND {field} <> ''", (value,)
+        ).fetchone()
         return None if row is None else str(row[0])
 
     def insert_order(self, order: Order) -> None:
@@ -136,8 +146,29 @@ class _SqliteTx:
         self._orders[order.id] = order
 
     def update_order(self, order: Order, expected_version: int) -> None:
-        row = order_to_row(order)
-        cur = self._c.execute(_UPDATE_ORDER, (*row[1:], order.id, expected_version))
+        old = self._orders.get(order.id)
+        if isinstance(old, Order) and all(
+            getattr(old, f) is getattr(order, f) or getattr(old, f) == getattr(order, f)
+            for f in _FIXED
+        ):
+            # only the workflow columns changed: a narrow UPDATE skips re-encoding the
+            # lines and touching the number/token/ERP indexes
+            deadline = order.deadline
+            cur = self._c.execute(
+                _UPDATE_STATE,
+                (
+                    order.stage,
+                    order.version,
+                    to_micros(order.stage_entered_at),
+                    order.held_from,
+                    None if deadline is None else to_micros(deadline),
+                    order.id,
+                    expected_version,
+                ),
+            )
+        else:
+            row = order_to_row(order)
+            cur = self._c.execute(_UPDATE_ORDER, (*row[1:], order.id, expected_version))
         if cur.rowcount != 1:
             self._orders.pop(order.id, None)
             raise ConcurrencyConflict(order.id, expected_version)
@@ -257,6 +288,9 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             conn.execute("PRAGMA busy_timeout = 30000")
+            # a year of orders is a few hundred MB: keep hot index pages in process memory
+            conn.execute("PRAGMA cache_size = -65536")
+            conn.execute("PRAGMA mmap_size = 268435456")
         except sqlite3.Error as exc:
             raise _store_error(exc, f"opening {self.path}") from exc
         with self._all_lock:

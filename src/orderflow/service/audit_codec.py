@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
+
 from orderflow.adapters.rows import (
     COLUMNS,
     decode_lines,
@@ -46,7 +48,12 @@ def field_value(name: str, value: Any) -> Any:
     return value
 
 
+_ORDER_FIELDS = frozenset(a.name for a in attrs.fields(Order))
+
+
 def _apply_field(fields: dict[str, Any], name: str, value: Any) -> None:
+    if name not in _ORDER_FIELDS:
+        return  # a detail such as "lines[0].qty" next to the whole new "lines" value
     if name == "requested_date":
         fields[name] = dt.date.fromisoformat(value)
     elif name == "lines":

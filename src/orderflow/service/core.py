@@ -85,6 +85,8 @@ class OrderDraft:
     number: str | None = None
     erp_id: str = ""
     erp_number: str = ""
+    order_id: str | None = None
+    """A caller-chosen order id (e.g. derived from the ERP key); ``None``: a fresh one."""
 
 
 @attrs.frozen
@@ -414,6 +416,7 @@ class OrderService:
                 delivery_address=draft.delivery_address,
                 erp_id=draft.erp_id,
                 erp_number=draft.erp_number,
+                order_id=draft.order_id,
                 deadline=stage_deadline(self.policy, self.workflow.definition.initial, now),
             )
             policy = self.policy
@@ -441,6 +444,8 @@ class OrderService:
             return Submission(order, token, checks)
 
         args = attrs.asdict(draft, recurse=True) if idempotency_key else {}
+        if draft.order_id is None:
+            args.pop("order_id", None)  # fingerprints of drafts without an id stay as they were
         return self._once(
             idempotency_key, "submit", args, body, _encode_submission, _decode_submission
         )

@@ -72,6 +72,7 @@ class _Year:
         self.products: dict[str, Product] = {}
         self.customer_ids: list[str] = []
         self.now_us = 0
+        self.stage: dict[str, str] = {}  # what the store says now, as a status page shows it
 
     # --- scheduling ---------------------------------------------------------------------
     def at(self, record_us: int, kind: str, *payload: Any) -> None:
@@ -124,10 +125,13 @@ class _Year:
     # --- handlers -----------------------------------------------------------------------
     def fire(self, occurred: int, order_id: str, event: str, **kw: Any) -> bool:
         try:
-            self.svc.fire(order_id, event, actor="plant", occurred_at=from_micros(occurred), **kw)
+            order = self.svc.fire(
+                order_id, event, actor="plant", occurred_at=from_micros(occurred), **kw
+            )
         except (TransitionRefused, InvalidTransition):
             self.counts["refusals"] += 1
             return False
+        self.stage[order_id] = order.stage
         self.counts["transitions"] += 1
         return True
 
@@ -142,6 +146,7 @@ class _Year:
         draft = OrderDraft(rng.choice(self.customer_ids), lines, requested, self.p.factory_id)
         sub = self.svc.submit(draft, actor="sales")
         oid = sub.order.id
+        self.stage[oid] = sub.order.stage
         self.queries.append(QueryEvent(oid, "sent", from_micros(now)))
         if rng.random() < self.p.query_open_rate:
             self.queries.append(
@@ -152,7 +157,7 @@ class _Year:
         if rng.random() < self.p.cancel_rate:
             self.later(now + int(rng.uniform(0.2, 1.5) * _HOUR), "cancel", oid)
             return
-        review = int(rng.lognormvariate(-0.2, 0.6) * _HOUR)  # mostly under the 2 h limit
+        review = int(rng.lognormvariate(-0.7, 0.55) * _HOUR)  # mostly well under the 2 h limit
         self.later(now + review, "lock", oid)
 
     def on_lock(self, occurred: int, oid: str) -> None:
@@ -160,7 +165,7 @@ class _Year:
         if rng.random() < self.p.shortage_rate:
             self.drain_one_component(oid)
         if self.fire(occurred, oid, "lock_kitting"):
-            self.later(occurred + int(rng.uniform(1, 8) * _HOUR), "dispatch", oid)
+            self.later(occurred + int(rng.lognormvariate(0.2, 0.5) * _HOUR), "dispatch", oid)
             return
         incident = self.svc.open_incident(
             oid,
@@ -254,7 +259,7 @@ class _Year:
             self.later(occurred + int(self.rng.uniform(24, 48) * _HOUR), "release", oid)
 
     def on_view(self, now: int, oid: str) -> None:
-        shown = self.svc.get(oid).stage
+        shown = self.stage[oid]
         self.queries.append(QueryEvent(oid, "viewed", from_micros(now), shown))
         if self.rng.random() < self.p.query_call_rate:
             self.queries.append(QueryEvent(oid, "called", from_micros(now + 10 * 60_000_000)))
