@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from orderflow.clock import Clock
 from orderflow.exceptions import InputError
+from orderflow.geo.geocoder import Geocoder
+from orderflow.geo.router import Router
 from orderflow.ports import Store
 from orderflow.service import OrderService
 from orderflow.workflow import Workflow
@@ -59,7 +61,19 @@ def connect(
     origin: str = DEFAULT_ORIGIN,
     clock: Clock | None = None,
     workflow: Workflow | None = None,
+    router: Router | None = None,
+    geocoder: Geocoder | None = None,
     **options: Any,
 ) -> OrderService:
-    """An order service over the store at ``url``."""
-    return OrderService(open_store(url, origin=origin, **options), clock=clock, workflow=workflow)
+    """An order service over the store at ``url``; ``options`` go to the store adapter.
+
+    With a ``router`` and a ``geocoder``, drafts without a factory are routed to the
+    nearest factory able to make them (R10).
+    """
+    return OrderService(
+        open_store(url, origin=origin, **options),
+        clock=clock,
+        workflow=workflow,
+        router=router,
+        geocoder=geocoder,
+    )

@@ -39,6 +39,8 @@ from orderflow.exceptions import (
     StoreError,
 )
 from orderflow.geo.access import DEFAULT_POLICY, AccessPolicy, Actor
+from orderflow.geo.geocoder import Geocoder
+from orderflow.geo.router import Router
 from orderflow.metrics import QueryEvent
 from orderflow.policy import Policy, PolicyStore, parse_policy, policy_document
 from orderflow.ports import Store, StoreTx
@@ -211,6 +213,8 @@ class OrderService:
         access: AccessPolicy = DEFAULT_POLICY,
         number_prefix: str = "HY",
         effects: Mapping[str, Effect] = DEFAULT_EFFECTS,
+        router: Router | None = None,
+        geocoder: Geocoder | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -219,6 +223,8 @@ class OrderService:
         self.access = access
         self.number_prefix = number_prefix
         self.effects = dict(effects)
+        self.router = router
+        self.geocoder = geocoder
         self._facts = StoreFacts()
         self._needs = {
             (s, t.event): self._facts.needs(t.guards)
@@ -398,9 +404,11 @@ class OrderService:
         the *created* audit entry; a failing check does not block submission (the
         review transition's guards do), it is reported to the reviewer.
         """
-        who = self._who(actor, draft.factory_id, "change")
         if not draft.lines:
             raise InputError("an order needs at least one line")
+        if not draft.factory_id:
+            draft = attrs.evolve(draft, factory_id=self.route(draft))
+        who = self._who(actor, draft.factory_id, "change")
 
         def body(tx: StoreTx) -> Submission:
             now = self._now()
@@ -449,6 +457,31 @@ class OrderService:
         return self._once(
             idempotency_key, "submit", args, body, _encode_submission, _decode_submission
         )
+
+    def route(self, draft: OrderDraft) -> str:
+        """The factory for a draft without one: the nearest able to make its products (R10).
+
+        Needs a ``router`` and a ``geocoder``; the delivery address is geocoded (an unknown
+        address is :class:`~orderflow.UnknownAddress`, never a silent default).
+        """
+        if self.router is None or self.geocoder is None:
+            raise InputError(
+                "the draft has no factory_id and this service has no router/geocoder to "
+                "choose one; pass factory_id= or build the service with router= and geocoder="
+            )
+        position = self.geocoder.geocode(draft.delivery_address).position
+        products = {line.product for line in draft.lines}
+        candidates = [
+            self.router.route(position, product).factory_id for product in sorted(products)
+        ]
+        if len(set(candidates)) > 1:
+            # one factory must make every line: take the nearest that makes them all
+            route = self.router.route(position, None)
+            for candidate in route.candidates:
+                if all(self.router.factory(candidate.factory_id).makes(p) for p in products):
+                    return candidate.factory_id
+            raise InputError(f"no single factory makes all of {sorted(products)}")
+        return candidates[0]
 
     def get(self, order_id: str, *, actor: ActorLike | None = None) -> Order:
         """The current order; with an :class:`~orderflow.geo.Actor`, its scope is checked."""

@@ -1,0 +1,148 @@
+"""A plant's year through the full stack: submit + 4 transitions + audit, persisted.
+
+Every order goes through ``OrderService`` (facts gathered from the store, guards,
+stock reservation and issue, exposure, audit entries, idempotency keys) and commits
+to a real store. Operations are grouped ``--batch`` orders to a transaction (each
+operation still in its own savepoint), as a plant's integration would group a
+minute of scans. Prints orders/s per store, side by side, then verifies the log.
+
+Usage: ``python benchmarks/bench_year.py [--orders 147000] [--pg-orders 20000]``
+(PostgreSQL is skipped with a note when the server is unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import time
+from decimal import Decimal
+
+from orderflow.bootstrap import connect
+from orderflow.clock import FrozenClock
+from orderflow.domain import BomLine, Component, Customer, OrderLine, Product, ProductKind
+from orderflow.service import OrderDraft, OrderService
+from orderflow.workflow import CapacitySlot
+
+EVENTS = ("lock_kitting", "dispatch_production", "release_qc", "deliver")
+START = dt.datetime(2026, 1, 5, 1, tzinfo=dt.UTC)
+
+
+def seed(svc: OrderService) -> list[OrderDraft]:
+    """Master data for 40 products over 120 components, and a cycle of drafts."""
+    with svc.store.transaction():
+        for i in range(300):
+            svc.put_customer(Customer(f"C{i:03d}", f"customer {i}", "A", Decimal(10**12), 0))
+        for i in range(120):
+            svc.put_component(Component(f"K{i:03d}", "part", safety_stock=Decimal(100)))
+            svc.set_stock(f"K{i:03d}", 10**12)
+        for i in range(40):
+            bom = tuple(BomLine(f"K{(i * 3 + k) % 120:03d}", 1 + k) for k in range(3))
+            svc.put_product(Product(f"HV-{i:03d}", "valve", ProductKind.REGULAR, bom))
+        svc.put_capacity(
+            "NB1",
+            [
+                CapacitySlot(
+                    "L1",
+                    START.date() + dt.timedelta(days=7 * w),
+                    START.date() + dt.timedelta(days=7 * w + 6),
+                    Decimal(10**12),
+                )
+                for w in range(60)
+            ],
+        )
+    return [
+        OrderDraft(
+            f"C{i % 300:03d}",
+            tuple(
+                OrderLine(f"HV-{(i + k) % 40:03d}", 10 + i % 50, "99.5") for k in range(1 + i % 3)
+            ),
+            START.date() + dt.timedelta(days=400),
+            "NB1",
+        )
+        for i in range(1000)
+    ]
+
+
+def run(url: str, orders: int, batch: int) -> float:
+    """Orders/s for ``orders`` full lifecycles on the store at ``url``."""
+    clock = FrozenClock(START)
+    svc = connect(url, clock=clock)
+    drafts = seed(svc)
+    step = dt.timedelta(seconds=20)
+    started = time.perf_counter()
+    done = 0
+    while done < orders:
+        with svc.store.transaction():
+            for i in range(done, min(done + batch, orders)):
+                clock.advance(step)
+                order = svc.submit(drafts[i % 1000], actor="sales", idempotency_key=f"s{i}").order
+                for event in EVENTS:
+                    svc.fire(order.id, event, actor="plant", idempotency_key=f"{event}{i}")
+        done = min(done + batch, orders)
+    elapsed = time.perf_counter() - started
+    verify_started = time.perf_counter()
+    checkpoint = svc.audit.verify()
+    verify_s = time.perf_counter() - verify_started
+    rate = orders / elapsed
+    print(
+        f"{url.split(':', maxsplit=1)[0]:10s} {orders:8,d} orders  {elapsed:7.1f} s  "
+        f"{rate:8,.0f} orders/s  "
+        f"(year of 147,000: {147_000 / rate:5.0f} s)  verify {checkpoint.size:,} entries "
+        f"in {verify_s:.2f} s"
+    )
+    svc.store.close()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=147_000)
+    parser.add_argument("--pg-orders", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="orderflow-year-")
+    run(f"sqlite:///{folder}/year.db?synchronous={args.synchronous}", args.orders, args.batch)
+    pg = os.environ.get("ORDERFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        import psycopg
+
+        psycopg.connect(pg, connect_timeout=3).close()
+    except Exception as exc:
+        print(f"postgresql skipped: {str(exc).splitlines()[0]}")
+        return
+    schema = f"bench_year_{os.getpid()}"
+    try:
+        _run_pg(pg, schema, args)
+    finally:
+        with psycopg.connect(pg, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _run_pg(url: str, schema: str, args: argparse.Namespace) -> None:
+    from orderflow.adapters.postgres import PostgresStore
+
+    clock = FrozenClock(START)
+    store = PostgresStore(url, schema=schema, origin="orderflow.bench/pg")
+    svc = OrderService(store, clock=clock)
+    drafts = seed(svc)
+    started = time.perf_counter()
+    for i in range(args.pg_orders):
+        clock.advance(dt.timedelta(seconds=20))
+        order = svc.submit(drafts[i % 1000], actor="sales", idempotency_key=f"s{i}").order
+        for event in EVENTS:
+            svc.fire(order.id, event, actor="plant", idempotency_key=f"{event}{i}")
+    elapsed = time.perf_counter() - started
+    rate = args.pg_orders / elapsed
+    checkpoint = svc.audit.verify()
+    print(
+        f"postgresql {args.pg_orders:8,d} orders  {elapsed:7.1f} s  {rate:8,.0f} orders/s  "
+        f"(one transaction per operation)  verify {checkpoint.size:,} entries"
+    )
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
