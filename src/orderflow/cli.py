@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orderflow.cli_erp import add_erp_commands
-from orderflow.exceptions import OrderflowError
+from orderflow.exceptions import InputError, OrderflowError
+
+if TYPE_CHECKING:
+    from orderflow.report import ReportSection
 
 __all__ = ["main"]
 
@@ -104,8 +109,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         policy=policy,
         period=period,
     )
+    sections = [_section(path) for path in args.section]
     report = build_report(
         snapshot,
+        sections=sections,
         policy=policy,
         generated_at=svc.clock.now(),
         orders=orders,
@@ -123,6 +130,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"  {row.label:45s} {row.value:>14s}   target {row.target or '-'}")
     svc.store.close()
     return 0
+
+
+def _section(path: str) -> ReportSection:
+    """An extra report table from JSON (e.g. ``orderflow erp reconcile --section-out``)."""
+    from orderflow.report import ReportSection
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return ReportSection(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"--section {path}: not a report section ({exc}); write one with "
+            "'orderflow erp reconcile --section-out FILE'"
+        ) from None
 
 
 def _verified_ids(svc) -> set[str]:  # type: ignore[no-untyped-def]
@@ -154,6 +175,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.factory = ""
     args.trust_verified = True
     args.json = args.json or "report.json"
+    args.section = []
     cmd_report(args)
     print(f"demo finished in {time.perf_counter() - started:.1f} s; open {args.out} in a browser")
     return 0
@@ -195,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report.html")
     report.add_argument("--json", default=None)
     report.add_argument("--factory", default="")
+    report.add_argument(
+        "--section", action="append", default=[], help="extra table (JSON), e.g. stock gaps"
+    )
     report.add_argument(
         "--trust-verified",
         action="store_true",

@@ -273,6 +273,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         svc.store.close()
     try:
         Path(args.out).write_text(report.to_json() + "\n", encoding="utf-8")
+        if args.section_out:
+            Path(args.section_out).write_text(
+                json.dumps(report.health_section(), ensure_ascii=False, indent=1) + "\n",
+                encoding="utf-8",
+            )
     except OSError as exc:
         raise InputError(f"--out: cannot write {args.out}: {exc.strerror}") from None
     print(f"{report.health_section()['summary']}; report written to {args.out}")
@@ -336,6 +341,11 @@ def add_erp_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     common(reconcile, erp_url=True)
     reconcile.add_argument("--out", default="erp-stock-report.json", help="report file")
+    reconcile.add_argument(
+        "--section-out",
+        default=None,
+        help="also write the table for the health report (orderflow report --section FILE)",
+    )
     reconcile.add_argument(
         "--tolerance", type=_decimal, default=Decimal(0), help="ignore gaps up to this"
     )

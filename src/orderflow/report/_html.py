@@ -578,6 +578,11 @@ def render_html(report: HealthReport) -> str:
         f'<figure id="fig-closure"><figcaption>异常闭环时长 · Exception closure time'
         f"</figcaption>{histogram_svg(s.closure)}</figure>"
     )
+    extra = "".join(
+        f'<h2 id="{_e(sec.id)}">{_e(sec.title)}</h2><p>{_e(sec.summary)}</p>'
+        + _table(sec.columns, [[_e(c) for c in row] for row in sec.rows], "No discrepancy.")
+        for sec in report.sections
+    )
     orders = "".join(_order_section(d, ctx, cats) for d in report.orders)
     if not orders:
         orders = '<p class="empty">No order needs attention this month.</p>'
@@ -590,6 +595,7 @@ def render_html(report: HealthReport) -> str:
         f"<h2>核心指标 · Headline metrics</h2>{_headline(report)}"
         f'<h2>图表 · Charts</h2><div class="charts">{charts}</div>'
         f'<h2>需关注 · Needs attention</h2><div class="lists">{_lists(report, ctx)}</div>'
+        f"{extra}"
         f'<h2 id="orders">订单明细 · Order drill-down</h2>{orders}'
         "</main><footer>orderflow · R8 monthly order fulfilment health report</footer>"
         "</body></html>\n"

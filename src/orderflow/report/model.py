@@ -64,6 +64,29 @@ class OrderDrill:
     incidents: tuple[Incident, ...] = ()
 
 
+def _texts(values: Iterable[object]) -> tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
+def _rows(rows: Iterable[Iterable[object]]) -> tuple[tuple[str, ...], ...]:
+    return tuple(_texts(r) for r in rows)
+
+
+@attrs.frozen
+class ReportSection:
+    """An extra table in the report, e.g. the ERP-vs-shelf stock discrepancies (R6).
+
+    ``StockReport.health_section()`` of :mod:`orderflow.erp` returns exactly these
+    fields: ``ReportSection(**stock_report.health_section())``.
+    """
+
+    id: str
+    title: str
+    summary: str
+    columns: tuple[str, ...] = attrs.field(converter=_texts)
+    rows: tuple[tuple[str, ...], ...] = attrs.field(converter=_rows)
+
+
 @attrs.frozen
 class HealthReport:
     """The monthly health report of one factory, ready to render (HTML or JSON).
@@ -80,6 +103,7 @@ class HealthReport:
     categories: tuple[ExceptionCategory, ...]
     orders: tuple[OrderDrill, ...]
     order_url: str | None = None
+    sections: tuple[ReportSection, ...] = ()
 
     @property
     def timezone(self) -> str:
@@ -188,6 +212,7 @@ def build_report(
     title: str = DEFAULT_TITLE,
     order_url: str | None = None,
     accuracy_target_hours: Decimal = ACCURACY_TARGET_HOURS,
+    sections: Iterable[ReportSection] = (),
 ) -> HealthReport:
     """Assemble the report of ``snapshot`` (from :func:`~orderflow.metrics.compute_health`).
 
@@ -196,7 +221,8 @@ def build_report(
     the snapshot, or just those orders'). ``policy`` supplies the category labels and
     colours. ``order_url`` is a link template with an ``{order_id}`` field, e.g.
     ``"https://erp.example/orders/{order_id}"``; by default order links point to their
-    section in the report. ``generated_at`` must be timezone-aware.
+    section in the report. ``generated_at`` must be timezone-aware. ``sections`` adds
+    extra tables such as the ERP stock reconciliation.
     """
     if generated_at.tzinfo is None or generated_at.utcoffset() is None:
         raise InputError("generated_at must be timezone-aware")
@@ -238,4 +264,5 @@ def build_report(
         categories=policy.exception_categories,
         orders=drills,
         order_url=order_url,
+        sections=tuple(sections),
     )
