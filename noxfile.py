@@ -48,7 +48,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the Sphinx docs; any warning fails the build."""
-    session.install("-e", ".[postgres,signing,erp]", *_group("docs"))
+    session.install("-e", ".[postgres,signing,erp,testing]", *_group("docs"))
     session.run(
         "sphinx-build", "-W", "--keep-going", "-b", "html", "-q", "docs", "docs/_build/html"
     )

@@ -28,6 +28,10 @@ from typing import Any
 
 import attrs
 import pendulum
+
+from orderflow._extras import require
+
+require("pytest", "testing")
 import pytest
 
 from orderflow.audit import leaf_hash

@@ -18,6 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from orderflow._extras import require
+
+require("hypothesis", "testing")
 from hypothesis import strategies as st
 
 from orderflow.domain import (
