@@ -8,7 +8,6 @@ and a forward-only, versioned schema. One connection per thread.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -80,6 +79,44 @@ def _store_error(exc: sqlite3.Error, what: str) -> StoreError:
 
 
 _MISS = object()
+_MAX_CACHED_ORDERS = 50_000
+
+
+class _Cache:
+    """What one connection has read or written, kept across its transactions.
+
+    Valid while no other connection has committed: SQLite's ``PRAGMA data_version``
+    changes exactly then, and every transaction checks it when it begins. Any rollback
+    clears everything.
+    """
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.docs: dict[tuple[str, str], str | None] = {}
+        self.orders: dict[str, Order | None] = {}
+        self.heads: dict[str, ChainHead | None] = {}
+        self.lists: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.list_kinds: set[str] = set()
+        # (table, key) of every cached entry written since the outermost savepoint began;
+        # a savepoint rollback forgets just those (they may hold rolled-back values)
+        self.written: list[tuple[dict[Any, Any], Any]] = []
+
+    def forget_since(self, mark: int) -> None:
+        """Drop cached entries written after ``mark`` (a savepoint was rolled back)."""
+        written = self.written
+        while len(written) > mark:
+            table, key = written.pop()
+            table.pop(key, None)
+        self.lists.clear()
+        self.list_kinds.clear()
+
+    def clear(self) -> None:
+        self.written.clear()
+        self.docs.clear()
+        self.orders.clear()
+        self.heads.clear()
+        self.lists.clear()
+        self.list_kinds.clear()
 
 
 class _SqliteTx:
@@ -91,33 +128,40 @@ class _SqliteTx:
     once). The cache is dropped whenever a savepoint rolls back.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, cache: _Cache) -> None:
         self._c = conn
-        self._names = itertools.count()
-        self._docs: dict[tuple[str, str], str | None] = {}
-        self._orders: dict[str, Order | None] = {}
-        self._heads: dict[str, ChainHead | None] = {}
-        self._lists: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._depth = 0
+        self._cache = cache
+        self._docs = cache.docs
+        self._orders = cache.orders
+        self._heads = cache.heads
+        self._lists = cache.lists
+        if len(self._orders) > _MAX_CACHED_ORDERS:
+            self._orders.clear()
 
     def _forget_lists(self, kind: str) -> None:
-        if self._lists:
+        if kind in self._cache.list_kinds:
             for k in [k for k in self._lists if k[0] == kind]:
                 del self._lists[k]
+            self._cache.list_kinds.discard(kind)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        name = f"sp{next(self._names)}"
+        # named by depth, not by a running count: a few distinct statements stay in
+        # sqlite3's statement cache instead of evicting the hot INSERT/UPDATEs
+        name = f"sp{self._depth}"
+        self._depth += 1
+        mark = len(self._cache.written)
         self._c.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
-            self._docs.clear()
-            self._orders.clear()
-            self._heads.clear()
-            self._lists.clear()
+            self._cache.forget_since(mark)
             self._c.execute(f"ROLLBACK TO {name}")
             self._c.execute(f"RELEASE {name}")
             raise
+        finally:
+            self._depth -= 1
         self._c.execute(f"RELEASE {name}")
 
     def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
@@ -144,6 +188,7 @@ class _SqliteTx:
         except sqlite3.IntegrityError as exc:
             raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists") from exc
         self._orders[order.id] = order
+        self._cache.written.append((self._orders, order.id))
 
     def update_order(self, order: Order, expected_version: int) -> None:
         old = self._orders.get(order.id)
@@ -173,6 +218,7 @@ class _SqliteTx:
             self._orders.pop(order.id, None)
             raise ConcurrencyConflict(order.id, expected_version)
         self._orders[order.id] = order
+        self._cache.written.append((self._orders, order.id))
 
     def chain_head(self, chain: str) -> ChainHead | None:
         cached = self._heads.get(chain, _MISS)
@@ -195,6 +241,7 @@ class _SqliteTx:
             self._heads.pop(chain, None)
             raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on") from exc
         self._heads[chain] = ChainHead(seq, leaf)
+        self._cache.written.append((self._heads, chain))
 
     def get_idempotent(self, key: str) -> tuple[str, str] | None:
         row = self._c.execute(
@@ -229,11 +276,13 @@ class _SqliteTx:
             (kind, key, body),
         )
         self._docs[(kind, key)] = body
+        self._cache.written.append((self._docs, (kind, key)))
         self._forget_lists(kind)
 
     def delete_doc(self, kind: str, key: str) -> None:
         self._c.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
         self._docs[(kind, key)] = None
+        self._cache.written.append((self._docs, (kind, key)))
         self._forget_lists(kind)
 
     def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
@@ -246,6 +295,7 @@ class _SqliteTx:
         ).fetchall()
         found = [(str(k), str(b)) for k, b in rows]
         self._lists[(kind, prefix)] = found
+        self._cache.list_kinds.add(kind)
         return list(found)
 
 
@@ -271,6 +321,7 @@ class SqliteStore:
         self._synchronous = synchronous.upper()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
+        self._caches: dict[int, _Cache] = {}
         self._all_lock = threading.Lock()
         self._shared_memory = self.path == ":memory:"
         if self._shared_memory:
@@ -283,7 +334,11 @@ class SqliteStore:
     def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+                self.path,
+                isolation_level=None,
+                timeout=30.0,
+                check_same_thread=False,
+                cached_statements=256,
             )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
@@ -347,9 +402,15 @@ class SqliteStore:
         if self._shared_memory:
             self._memory_lock.acquire()
         conn = self._conn()
-        tx = _SqliteTx(conn)
+        cache = self._cache_for(conn)
+        tx = _SqliteTx(conn, cache)
         try:
             conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != cache.version:  # another connection committed: forget it all
+                cache.clear()
+                cache.version = version
+            cache.written.clear()
         except sqlite3.Error as exc:
             if self._shared_memory:
                 self._memory_lock.release()
@@ -359,6 +420,7 @@ class SqliteStore:
             yield tx
         except BaseException as exc:
             self._local.tx = None
+            cache.clear()
             try:
                 conn.execute("ROLLBACK")
             finally:
@@ -371,6 +433,7 @@ class SqliteStore:
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
+            cache.clear()
             conn.execute("ROLLBACK")
             raise _store_error(exc, "committing") from exc
         finally:
@@ -423,7 +486,16 @@ class SqliteStore:
 
     def execute_raw(self, sql: str, params: tuple[object, ...] = ()) -> None:
         """Run raw SQL outside orderflow's checks (tests use it to tamper with rows)."""
-        self._conn().execute(sql, params)
+        conn = self._conn()
+        conn.execute(sql, params)
+        self._cache_for(conn).clear()
+
+    def _cache_for(self, conn: sqlite3.Connection) -> _Cache:
+        caches: dict[int, _Cache] = self._caches
+        cache = caches.get(id(conn))
+        if cache is None:
+            cache = caches[id(conn)] = _Cache()
+        return cache
 
     def close(self) -> None:
         """Close every connection this store opened."""

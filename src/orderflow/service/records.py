@@ -92,7 +92,12 @@ def inbound_pos(tx: StoreTx, component: str) -> tuple[InboundPO, ...]:
 
 def capacity_slots(tx: StoreTx, factory_id: str) -> tuple[CapacitySlot, ...]:
     """A factory's free production slots."""
-    return tuple(_slot(body) for _, body in tx.docs(CAPACITY, factory_id + "/"))
+    return _slots(tuple(body for _, body in tx.docs(CAPACITY, factory_id + "/")))
+
+
+@functools.lru_cache(maxsize=64)
+def _slots(bodies: tuple[str, ...]) -> tuple[CapacitySlot, ...]:
+    return tuple(_slot(body) for body in bodies)
 
 
 def write_slot(tx: StoreTx, factory_id: str, slot: CapacitySlot) -> None:
