@@ -626,29 +626,48 @@ class OrderService:
             }
             if not diff:
                 return order
-            tx.update_order(new, order.version)
-            self._audit(
-                tx,
-                order.id,
-                EntryType.FIELD_UPDATE,
-                actor=who,
-                at_us=to_micros(self._now()),
-                changes=diff,
-                key=idempotency_key,
-                expect_seq=order.version,
-            )
-            return new
+            return self._field_update(tx, order, new, actor=who, changes=diff,
+                                      key=idempotency_key)  # fmt: skip
 
         args = {"order": order_id, "changes": dict(changes), "expected": expected_version}
         return self._once(idempotency_key, "edit", args, body, _encode_order, _decode_order)
 
     # --- exceptions, warnings, queries (R4, R5, R8, R9) ----------------------------------
-    def _bump(self, tx: StoreTx, order: Order) -> Order:
-        """Store ``order`` one version on (an exception entry changed its history)."""
+    def _exception_entry(
+        self,
+        tx: StoreTx,
+        order: Order,
+        *,
+        actor: str,
+        at: dt.datetime,
+        context: Mapping[str, str],
+        key: str | None = None,
+    ) -> Order:
+        """Record an ``exception`` entry on the order's chain and store it one version on."""
         new = object.__new__(Order)
         new.__dict__.update(order.__dict__)
         new.__dict__["version"] = order.version + 1
         tx.update_order(new, order.version)
+        self._audit(tx, order.id, EntryType.EXCEPTION, actor=actor, at_us=to_micros(at),
+                    context=context, key=key, expect_seq=order.version)  # fmt: skip
+        return new
+
+    def _field_update(
+        self,
+        tx: StoreTx,
+        order: Order,
+        new: Order,
+        *,
+        actor: str,
+        changes: Mapping[str, tuple[Any, Any]],
+        key: str | None = None,
+        context: Mapping[str, str] | None = None,
+    ) -> Order:
+        """Store ``new`` (one version on) with a ``field_update`` entry naming each change."""
+        tx.update_order(new, order.version)
+        self._audit(tx, order.id, EntryType.FIELD_UPDATE, actor=actor,
+                    at_us=to_micros(self._now()), changes=changes, context=context, key=key,
+                    expect_seq=order.version)  # fmt: skip
         return new
 
     def open_incident(
@@ -679,23 +698,9 @@ class OrderService:
                 note=note,
             )
             incidents.write_incident(tx, incident)
-            self._bump(tx, order)
-            self._audit(
-                tx,
-                order.id,
-                EntryType.EXCEPTION,
-                actor=who,
-                at_us=to_micros(now),
-                context={
-                    "action": "opened",
-                    "incident": incident.id,
-                    "category": category,
-                    "device": device,
-                    "batch": batch,
-                },
-                key=idempotency_key,
-                expect_seq=order.version,
-            )
+            ctx = {"action": "opened", "incident": incident.id, "category": category,
+                   "device": device, "batch": batch}  # fmt: skip
+            self._exception_entry(tx, order, actor=who, at=now, context=ctx, key=idempotency_key)
             return incident
 
         args = {
@@ -733,22 +738,9 @@ class OrderService:
             now = self._now()
             closed = resolve_incident(incident, root_cause, who, now)
             incidents.write_incident(tx, closed)
-            self._bump(tx, order)
-            self._audit(
-                tx,
-                order.id,
-                EntryType.EXCEPTION,
-                actor=who,
-                at_us=to_micros(now),
-                context={
-                    "action": "resolved",
-                    "incident": incident.id,
-                    "category": incident.category,
-                    "root_cause": root_cause,
-                },
-                key=idempotency_key,
-                expect_seq=order.version,
-            )
+            ctx = {"action": "resolved", "incident": incident.id,
+                   "category": incident.category, "root_cause": root_cause}  # fmt: skip
+            self._exception_entry(tx, order, actor=who, at=now, context=ctx, key=idempotency_key)
             return closed
 
         args = {"incident": incident_id, "root_cause": root_cause}
@@ -800,20 +792,9 @@ class OrderService:
                 ):
                     continue
                 tx.put_doc(incidents.WARNED, f"{order.id}/{mark}", "1")
-                self._bump(tx, order)
-                self._audit(
-                    tx,
-                    order.id,
-                    EntryType.EXCEPTION,
-                    actor="orderflow",
-                    at_us=to_micros(now),
-                    context={
-                        "action": f"timeout_{level}",
-                        "stage": order.stage,
-                        "deadline": str(to_micros(order.deadline)),
-                    },
-                    expect_seq=order.version,
-                )
+                ctx = {"action": f"timeout_{level}", "stage": order.stage,
+                       "deadline": str(to_micros(order.deadline))}  # fmt: skip
+                self._exception_entry(tx, order, actor="orderflow", at=now, context=ctx)
         return found
 
     # --- customers and paper slips (R9, R11) ---------------------------------------------

@@ -31,7 +31,6 @@ from typing import Any, Literal, cast
 import attrs
 
 from orderflow.adapters.rows import encode_lines, from_micros, to_micros
-from orderflow.audit import EntryType
 from orderflow.domain import Order
 from orderflow.erp.ports import (
     ErpKey,
@@ -148,18 +147,8 @@ class _Orders:
                 # the per-line items name what changed; the whole value lets the
                 # order be replayed from its chain (AuditReader.verify(deep=True))
                 entry["lines"] = (encode_lines(order.lines), encode_lines(new.lines))
-            tx.update_order(new, order.version)
-            svc._audit(
-                tx,
-                order.id,
-                EntryType.FIELD_UPDATE,
-                actor=who,
-                at_us=to_micros(svc._now()),
-                changes=entry,
-                context={"source": "erp"},
-                key=idempotency_key,
-                expect_seq=order.version,
-            )
+            svc._field_update(tx, order, new, actor=who, changes=entry, key=idempotency_key,
+                              context={"source": "erp"})  # fmt: skip
             return new
 
         args = {"order": order_id, "changes": dict(changes), "expected": expected_version}
