@@ -91,7 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write the monthly health report (HTML + JSON)."""
     from orderflow.metrics import Period, compute_health
     from orderflow.report import build_report, render_html, render_json
-    from orderflow.service.history import change_records
+    from orderflow.service.history import change_records, change_records_of
 
     svc = _service(args.db)
     year, month = args.month
@@ -100,10 +100,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     orders = [o for o in svc.store.orders() if not args.factory or o.factory_id == args.factory]
     verified = {o.id for o in orders} if args.trust_verified else _verified_ids(svc)
     started = time.perf_counter()
+    incidents = svc.incidents()
     snapshot = compute_health(
         orders=orders,
         records=change_records(svc.store),
-        incidents=svc.incidents(),
+        incidents=incidents,
         queries=svc.query_events(),
         verified_order_ids=verified,
         policy=policy,
@@ -116,8 +117,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         policy=policy,
         generated_at=svc.clock.now(),
         orders=orders,
-        records=change_records(svc.store),
-        incidents=svc.incidents(),
+        records=change_records_of(svc.store, snapshot.order_ids()),
+        incidents=incidents,
         factory=args.factory or "all factories",
     )
     Path(args.out).write_text(render_html(report), encoding="utf-8")

@@ -175,7 +175,7 @@ class _Year:
             batch=f"W{occurred // (168 * _HOUR)}",
         )
         self.counts["incidents"] += 1
-        restock = occurred + int(rng.uniform(1, 10) * _HOUR)
+        restock = occurred + int(rng.uniform(1, 4) * _HOUR)
         self.at(restock, "restock", oid, incident.id)
 
     def drain_one_component(self, oid: str) -> None:

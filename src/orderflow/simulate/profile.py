@@ -34,7 +34,7 @@ class PlantProfile:
     customers: int = 300
     products: int = 40
     components: int = 120
-    shortage_rate: float = 0.03
+    shortage_rate: float = 0.015
     qc_failure_rate: float = 0.02
     other_incident_rate: float = 0.02
     late_record_rate: float = 0.004
