@@ -7,6 +7,7 @@ and a forward-only, versioned schema. One connection per thread.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import sqlite3
 import threading
@@ -139,11 +140,22 @@ class _SqliteTx:
         if len(self._orders) > _MAX_CACHED_ORDERS:
             self._orders.clear()
 
-    def _forget_lists(self, kind: str) -> None:
-        if kind in self._cache.list_kinds:
-            for k in [k for k in self._lists if k[0] == kind]:
-                del self._lists[k]
-            self._cache.list_kinds.discard(kind)
+    def _update_lists(self, kind: str, key: str, body: str | None) -> None:
+        """Keep cached listings of ``kind`` right after a write (``None`` = deleted)."""
+        if kind not in self._cache.list_kinds:
+            return
+        for (k, prefix), rows in self._lists.items():
+            if k != kind or not key.startswith(prefix):
+                continue
+            i = bisect.bisect_left(rows, (key,))
+            present = i < len(rows) and rows[i][0] == key
+            if body is None:
+                if present:
+                    del rows[i]
+            elif present:
+                rows[i] = (key, body)
+            else:
+                rows.insert(i, (key, body))
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -277,13 +289,13 @@ class _SqliteTx:
         )
         self._docs[(kind, key)] = body
         self._cache.written.append((self._docs, (kind, key)))
-        self._forget_lists(kind)
+        self._update_lists(kind, key, body)
 
     def delete_doc(self, kind: str, key: str) -> None:
         self._c.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
         self._docs[(kind, key)] = None
         self._cache.written.append((self._docs, (kind, key)))
-        self._forget_lists(kind)
+        self._update_lists(kind, key, None)
 
     def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
         cached = self._lists.get((kind, prefix))

@@ -161,6 +161,28 @@ class StoreContract:
             assert tx.docs("t") == [("a", "one")]
             assert tx.docs("u", "a/") == [("a/x", "4")]
 
+    def test_listings_see_writes_of_the_same_transaction(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.put_doc("cap", "F1/b", "2")
+            tx.put_doc("cap", "F1/d", "4")
+            tx.put_doc("cap", "F2/a", "x")
+            assert tx.docs("cap", "F1/") == [("F1/b", "2"), ("F1/d", "4")]
+            tx.put_doc("cap", "F1/b", "two")  # update
+            tx.put_doc("cap", "F1/a", "1")  # insert before
+            tx.put_doc("cap", "F1/c", "3")  # insert between
+            tx.delete_doc("cap", "F1/d")
+            tx.put_doc("cap", "F2/b", "y")  # another prefix
+            expected = [("F1/a", "1"), ("F1/b", "two"), ("F1/c", "3")]
+            assert tx.docs("cap", "F1/") == expected
+            with pytest.raises(RuntimeError), store.transaction() as inner:
+                inner.put_doc("cap", "F1/e", "5")
+                assert inner.docs("cap", "F1/")[-1] == ("F1/e", "5")
+                raise RuntimeError("undo")
+            assert tx.docs("cap", "F1/") == expected
+            assert tx.docs("cap") == [*expected, ("F2/a", "x"), ("F2/b", "y")]
+        with store.transaction() as tx:
+            assert tx.docs("cap", "F1/") == expected
+
     def test_audit_chain_unique_and_ordered(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.append_audit("x", 0, b"e0", leaf_hash(b"e0"))
