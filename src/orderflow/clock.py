@@ -10,7 +10,18 @@ import pendulum
 
 from orderflow.exceptions import InputError
 
-__all__ = ["Clock", "FrozenClock", "SystemClock"]
+__all__ = ["Clock", "FrozenClock", "SystemClock", "check_timezone"]
+
+
+def check_timezone(name: str) -> str:
+    """``name`` if it is a known IANA time zone, else ValueError saying what to use."""
+    try:
+        pendulum.timezone(name)
+    except Exception:
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
+        ) from None
+    return name
 
 
 @runtime_checkable

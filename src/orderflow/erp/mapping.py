@@ -45,10 +45,10 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
-import pendulum
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from orderflow.clock import check_timezone
 from orderflow.erp.convert import (
     CodeConverter,
     Converter,
@@ -253,13 +253,7 @@ class _MappingDoc(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, name: str) -> str:
-        try:
-            pendulum.timezone(name)
-        except Exception:
-            raise ValueError(
-                f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
-            ) from None
-        return name
+        return check_timezone(name)
 
     def problems(self) -> list[str]:
         out: list[str] = []

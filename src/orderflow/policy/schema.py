@@ -15,10 +15,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
 
-import pendulum
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from orderflow.clock import check_timezone
 from orderflow.exceptions import PolicyError
 from orderflow.policy.model import ExceptionCategory, Policy, SafetyFactors, StageTimeouts
 from orderflow.serialization import unstructure
@@ -102,13 +102,7 @@ class _PolicyDoc(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, name: str) -> str:
-        try:
-            pendulum.timezone(name)
-        except Exception:
-            raise ValueError(
-                f"unknown time zone {name!r} (use an IANA name like Asia/Shanghai)"
-            ) from None
-        return name
+        return check_timezone(name)
 
     def build(self) -> Policy:
         t = self.timeouts
