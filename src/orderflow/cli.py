@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orderflow._batch import batch_gc
 from orderflow.cli_erp import add_erp_commands
 from orderflow.exceptions import InputError, OrderflowError
 
@@ -248,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code: int = args.func(args)
+        with batch_gc():  # every command is a batch job over many orders
+            code: int = args.func(args)
     except OrderflowError as exc:
         print(f"orderflow: {exc}", file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 from tqdm import tqdm
 
+from orderflow._batch import batch_gc
 from orderflow.adapters.rows import from_micros, to_micros
 from orderflow.clock import FrozenClock
 from orderflow.domain import OrderLine, Product
@@ -330,8 +331,9 @@ def simulate_year(
     profile = profile or PlantProfile()
     year = _Year(service, clock, profile, seed)
     started = time.perf_counter()
-    year.setup()
-    year.run(progress, window_hours)
+    with batch_gc():
+        year.setup()
+        year.run(progress, window_hours)
     c = year.counts
     return SimulationResult(
         profile.orders,
