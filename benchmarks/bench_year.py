@@ -7,18 +7,22 @@ operation still in its own savepoint), as a plant's integration would group a
 minute of scans. Prints orders/s per store, side by side, then verifies the log.
 
 Usage: ``python benchmarks/bench_year.py [--orders 147000] [--pg-orders 20000]``
-(PostgreSQL is skipped with a note when the server is unreachable).
+(PostgreSQL is skipped with a note when the server is unreachable). Like every
+orderflow batch job it runs under ``orderflow._batch.batch_gc`` (fewer young-generation
+collections); ``--default-gc`` measures with CPython's defaults instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import tempfile
 import time
 from decimal import Decimal
 
+from orderflow._batch import batch_gc
 from orderflow.bootstrap import connect
 from orderflow.clock import FrozenClock
 from orderflow.domain import BomLine, Component, Customer, OrderLine, Product, ProductKind
@@ -102,7 +106,13 @@ def main() -> None:
     parser.add_argument("--pg-orders", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument("--default-gc", action="store_true", help="keep CPython's GC defaults")
     args = parser.parse_args()
+    with contextlib.nullcontext() if args.default_gc else batch_gc():
+        _main(args)
+
+
+def _main(args: argparse.Namespace) -> None:
     folder = tempfile.mkdtemp(prefix="orderflow-year-")
     run(f"sqlite:///{folder}/year.db?synchronous={args.synchronous}", args.orders, args.batch)
     pg = os.environ.get("ORDERFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
