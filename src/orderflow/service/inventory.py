@@ -20,27 +20,6 @@ from orderflow.service.records import PurchasingAlert, StockLevel
 __all__ = ["issue", "release", "reserve", "set_level"]
 
 
-def _alert_if_crossed(
-    tx: StoreTx,
-    before: StockLevel,
-    after: StockLevel,
-    *,
-    at_us: int,
-    actor: str,
-    device: str = "",
-    batch: str = "",
-) -> PurchasingAlert | None:
-    master = records.get_typed(tx, Component, after.position.component)
-    threshold = master.safety_stock if master is not None else Decimal(0)
-    was, now = before.position.available, after.position.available
-    if threshold <= 0 or not (was >= threshold > now):
-        return None
-    alert = PurchasingAlert(after.position.component, now, threshold, at_us, actor, device, batch)
-    key = f"{at_us:020d}/{alert.component}"
-    tx.put_doc(records.ALERT, key, to_json(alert))
-    return alert
-
-
 def set_level(
     tx: StoreTx,
     before: StockLevel,
@@ -51,11 +30,20 @@ def set_level(
     device: str = "",
     batch: str = "",
 ) -> PurchasingAlert | None:
-    """Store a component's new stock; return the purchasing alert it raised, if any."""
+    """Store a component's new stock; return the purchasing alert it raised, if any.
+
+    An alert is raised when available stock falls from at or above the component's safety
+    threshold to below it, and is stored in the same transaction.
+    """
     records.write_stock(tx, after)
-    return _alert_if_crossed(
-        tx, before, after, at_us=at_us, actor=actor, device=device, batch=batch
-    )
+    master = records.get_typed(tx, Component, after.position.component)
+    threshold = master.safety_stock if master is not None else Decimal(0)
+    was, now = before.position.available, after.position.available
+    if threshold <= 0 or not (was >= threshold > now):
+        return None
+    alert = PurchasingAlert(after.position.component, now, threshold, at_us, actor, device, batch)
+    tx.put_doc(records.ALERT, f"{at_us:020d}/{alert.component}", to_json(alert))
+    return alert
 
 
 def reserve(
