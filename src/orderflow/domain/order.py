@@ -165,8 +165,9 @@ def new_order(
     and is returned only here; the order keeps its hash.
     """
     token = secrets.token_urlsafe(16)
+    if isinstance(number, str):
+        OrderNumber.parse(number)  # validates the shape (an OrderNumber already is valid)
     text = str(number)
-    OrderNumber.parse(text)  # validates the shape
     order = Order(
         id=order_id or time_ordered_id(created_at),
         number=text,

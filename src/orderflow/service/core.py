@@ -388,12 +388,12 @@ class OrderService:
             return [from_json(body, PurchasingAlert) for _, body in tx.docs(records.ALERT)]
 
     # --- orders -------------------------------------------------------------------------
-    def _next_number(self, tx: StoreTx, now: dt.datetime) -> str:
+    def _next_number(self, tx: StoreTx, now: dt.datetime) -> OrderNumber:
         day = self.local_date(now)
         key = f"{self.number_prefix}{day:%Y%m%d}"
         seq = int(tx.get_doc(records.COUNTER, key, for_update=True) or 0) + 1
         tx.put_doc(records.COUNTER, key, str(seq))
-        return str(OrderNumber(self.number_prefix, day, seq))
+        return OrderNumber(self.number_prefix, day, seq)
 
     def submit(
         self, draft: OrderDraft, *, actor: ActorLike, idempotency_key: str | None = None
