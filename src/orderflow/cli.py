@@ -17,17 +17,24 @@ from orderflow.exceptions import InputError, OrderflowError
 
 if TYPE_CHECKING:
     from orderflow.report import ReportSection
+    from orderflow.service import OrderService
 
 __all__ = ["main"]
 
 DEMO_DB = "orderflow-demo.db"
 
 
-def _service(db: str, *, frozen_at: dt.datetime | None = None):  # type: ignore[no-untyped-def]
+def _service(
+    db: str, *, frozen_at: dt.datetime | None = None, create: bool = False
+) -> OrderService:
     from orderflow.bootstrap import connect
     from orderflow.clock import FrozenClock
 
     url = db if "://" in db else f"sqlite:///{db}"
+    path = url.removeprefix("sqlite:///").split("?")[0] if url.startswith("sqlite:///") else ""
+    if not create and path and path != ":memory:" and not Path(path).exists():
+        # a read command must not leave an empty database behind a typo
+        raise InputError(f"no orderflow database at {path}; run 'orderflow simulate' or pass --db")
     clock = FrozenClock(frozen_at) if frozen_at is not None else None
     return connect(url, clock=clock)
 
@@ -53,7 +60,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     svc = _service(
-        str(path) + "?synchronous=" + args.synchronous,
+        create=True,
+        db=str(path) + "?synchronous=" + args.synchronous,
         frozen_at=dt.datetime(args.year - 1, 12, 31, tzinfo=dt.UTC),
     )
     profile = PlantProfile(orders=args.orders, year=args.year)
@@ -94,6 +102,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from orderflow.report import build_report, render_html, render_json
     from orderflow.service.history import change_records, change_records_of
 
+    sections = [_section(path) for path in args.section]
     svc = _service(args.db)
     year, month = args.month
     policy = svc.policy
@@ -111,7 +120,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         policy=policy,
         period=period,
     )
-    sections = [_section(path) for path in args.section]
     report = build_report(
         snapshot,
         sections=sections,
@@ -148,7 +156,7 @@ def _section(path: str) -> ReportSection:
         ) from None
 
 
-def _verified_ids(svc) -> set[str]:  # type: ignore[no-untyped-def]
+def _verified_ids(svc: OrderService) -> set[str]:
     """Ids of orders whose chain verifies (the whole log verifies, so every chain does)."""
     svc.audit.verify()
     return {o.id for o in svc.store.orders()}

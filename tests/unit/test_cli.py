@@ -55,3 +55,7 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert err.startswith("orderflow: --section") and err.count("\n") == 1
     with pytest.raises(SystemExit):
         main(["report", "--month", "2026-13"])
+    missing = tmp_path / "typo.db"
+    assert main(["audit", "verify", "--db", str(missing)]) == 1
+    assert "no orderflow database" in capsys.readouterr().err
+    assert not missing.exists()  # a read command leaves nothing behind
