@@ -69,32 +69,32 @@ def seed(svc: OrderService) -> list[OrderDraft]:
     ]
 
 
-def run(url: str, orders: int, batch: int) -> float:
-    """Orders/s for ``orders`` full lifecycles on the store at ``url``."""
-    clock = FrozenClock(START)
-    svc = connect(url, clock=clock)
+def run(svc: OrderService, label: str, orders: int, batch: int | None) -> float:
+    """Orders/s for ``orders`` full lifecycles; ``batch`` orders share a transaction
+    (``None``: one transaction per operation)."""
+    clock = svc.clock
+    assert isinstance(clock, FrozenClock)
     drafts = seed(svc)
     step = dt.timedelta(seconds=20)
+    per_tx = batch or 1
     started = time.perf_counter()
-    done = 0
-    while done < orders:
-        with svc.store.transaction():
-            for i in range(done, min(done + batch, orders)):
+    for first in range(0, orders, per_tx):
+        with svc.store.transaction() if batch else contextlib.nullcontext():
+            for i in range(first, min(first + per_tx, orders)):
                 clock.advance(step)
                 order = svc.submit(drafts[i % 1000], actor="sales", idempotency_key=f"s{i}").order
                 for event in EVENTS:
                     svc.fire(order.id, event, actor="plant", idempotency_key=f"{event}{i}")
-        done = min(done + batch, orders)
     elapsed = time.perf_counter() - started
     verify_started = time.perf_counter()
     checkpoint = svc.audit.verify()
     verify_s = time.perf_counter() - verify_started
     rate = orders / elapsed
+    how = f"{batch} orders per transaction" if batch else "one transaction per operation"
     print(
-        f"{url.split(':', maxsplit=1)[0]:10s} {orders:8,d} orders  {elapsed:7.1f} s  "
-        f"{rate:8,.0f} orders/s  "
-        f"(year of 147,000: {147_000 / rate:5.0f} s)  verify {checkpoint.size:,} entries "
-        f"in {verify_s:.2f} s"
+        f"{label:10s} {orders:8,d} orders  {elapsed:7.1f} s  {rate:8,.0f} orders/s  "
+        f"(year of 147,000: {147_000 / rate:5.0f} s; {how})  verify {checkpoint.size:,} "
+        f"entries in {verify_s:.2f} s"
     )
     svc.store.close()
     return rate
@@ -114,7 +114,8 @@ def main() -> None:
 
 def _main(args: argparse.Namespace) -> None:
     folder = tempfile.mkdtemp(prefix="orderflow-year-")
-    run(f"sqlite:///{folder}/year.db?synchronous={args.synchronous}", args.orders, args.batch)
+    url = f"sqlite:///{folder}/year.db?synchronous={args.synchronous}"
+    run(connect(url, clock=FrozenClock(START)), "sqlite", args.orders, args.batch)
     pg = os.environ.get("ORDERFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     try:
         import psycopg
@@ -125,33 +126,13 @@ def _main(args: argparse.Namespace) -> None:
         return
     schema = f"bench_year_{os.getpid()}"
     try:
-        _run_pg(pg, schema, args)
+        from orderflow.adapters.postgres import PostgresStore
+
+        store = PostgresStore(pg, schema=schema, origin="orderflow.bench/pg")
+        run(OrderService(store, clock=FrozenClock(START)), "postgresql", args.pg_orders, None)
     finally:
         with psycopg.connect(pg, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
-def _run_pg(url: str, schema: str, args: argparse.Namespace) -> None:
-    from orderflow.adapters.postgres import PostgresStore
-
-    clock = FrozenClock(START)
-    store = PostgresStore(url, schema=schema, origin="orderflow.bench/pg")
-    svc = OrderService(store, clock=clock)
-    drafts = seed(svc)
-    started = time.perf_counter()
-    for i in range(args.pg_orders):
-        clock.advance(dt.timedelta(seconds=20))
-        order = svc.submit(drafts[i % 1000], actor="sales", idempotency_key=f"s{i}").order
-        for event in EVENTS:
-            svc.fire(order.id, event, actor="plant", idempotency_key=f"{event}{i}")
-    elapsed = time.perf_counter() - started
-    rate = args.pg_orders / elapsed
-    checkpoint = svc.audit.verify()
-    print(
-        f"postgresql {args.pg_orders:8,d} orders  {elapsed:7.1f} s  {rate:8,.0f} orders/s  "
-        f"(one transaction per operation)  verify {checkpoint.size:,} entries"
-    )
-    store.close()
 
 
 if __name__ == "__main__":
