@@ -96,6 +96,8 @@ class _MemoryTx:
         return self._s._idem.get(key)
 
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
+        if key in self._s._idem:
+            raise ConcurrencyConflict(key, -1, "idempotency key already recorded")
         self._set(self._s._idem, key, (fingerprint, result))
 
     def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:

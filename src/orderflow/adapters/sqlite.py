@@ -79,8 +79,33 @@ def _store_error(exc: sqlite3.Error, what: str) -> StoreError:
     return err
 
 
+_UPSERT_DOC = (
+    "INSERT INTO docs (kind, key, body) VALUES (?, ?, ?) "
+    "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body"
+)
+_DELETE_DOC = "DELETE FROM docs WHERE kind = ? AND key = ?"
+_INSERT_AUDIT = "INSERT INTO audit_log (chain, seq, leaf, data) VALUES (?, ?, ?, ?)"
+_INSERT_IDEM = "INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)"
+
+
+def _state_row(order: Order, expected_version: int) -> tuple[Any, ...]:
+    deadline = order.deadline
+    return (
+        order.stage,
+        order.version,
+        to_micros(order.stage_entered_at),
+        order.held_from,
+        None if deadline is None else to_micros(deadline),
+        order.id,
+        expected_version,
+    )
+
+
 _MISS = object()
 _MAX_CACHED_ORDERS = 50_000
+
+# pending-write tags (see _SqliteTx._log)
+_DOC, _ORDER, _AUDIT, _IDEM = range(4)
 
 
 class _Cache:
@@ -88,7 +113,7 @@ class _Cache:
 
     Valid while no other connection has committed: SQLite's ``PRAGMA data_version``
     changes exactly then, and every transaction checks it when it begins. Any rollback
-    clears everything.
+    of a whole transaction clears everything.
     """
 
     def __init__(self) -> None:
@@ -98,21 +123,8 @@ class _Cache:
         self.heads: dict[str, ChainHead | None] = {}
         self.lists: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.list_kinds: set[str] = set()
-        # (table, key) of every cached entry written since the outermost savepoint began;
-        # a savepoint rollback forgets just those (they may hold rolled-back values)
-        self.written: list[tuple[dict[Any, Any], Any]] = []
-
-    def forget_since(self, mark: int) -> None:
-        """Drop cached entries written after ``mark`` (a savepoint was rolled back)."""
-        written = self.written
-        while len(written) > mark:
-            table, key = written.pop()
-            table.pop(key, None)
-        self.lists.clear()
-        self.list_kinds.clear()
 
     def clear(self) -> None:
-        self.written.clear()
         self.docs.clear()
         self.orders.clear()
         self.heads.clear()
@@ -120,18 +132,35 @@ class _Cache:
         self.list_kinds.clear()
 
 
+class _Level:
+    """One open savepoint: where its writes start, and whether SQLite knows of it."""
+
+    __slots__ = ("log_mark", "materialized", "name", "undo_mark")
+
+    def __init__(self, name: str, log_mark: int, undo_mark: int) -> None:
+        self.name = name
+        self.log_mark = log_mark
+        self.undo_mark = undo_mark
+        self.materialized = False
+
+
 class _SqliteTx:
-    """One ``BEGIN IMMEDIATE`` transaction.
+    """One ``BEGIN IMMEDIATE`` transaction with write-behind.
 
     It holds SQLite's only write lock, so nothing else can change the database while it
-    runs: rows it has read or written are kept in a write-through cache for the rest of
-    the transaction (a batch of operations then reads master data, stock and orders
-    once). The cache is dropped whenever a savepoint rolls back.
+    runs. Writes are checked at once (version, uniqueness) against what the transaction
+    sees, applied to the connection's cache, and queued; the queue is written with one
+    ``executemany`` per statement when the transaction commits, or earlier when a read
+    needs SQLite itself. A document rewritten many times in a batch (stock, exposure) is
+    written once, and savepoints cost no SQL until a queued write has to cross one.
+
+    Savepoints keep an undo log of cache entries; a savepoint only becomes a real
+    SQLite ``SAVEPOINT`` if queued writes are flushed while it is open (the flush
+    writes each savepoint's share of the queue on its own side of the ``SAVEPOINT``).
     """
 
     def __init__(self, conn: sqlite3.Connection, cache: _Cache) -> None:
         self._c = conn
-        self._depth = 0
         self._cache = cache
         self._docs = cache.docs
         self._orders = cache.orders
@@ -139,6 +168,20 @@ class _SqliteTx:
         self._lists = cache.lists
         if len(self._orders) > _MAX_CACHED_ORDERS:
             self._orders.clear()
+        # queued writes in order; each is (tag, ...values as of when it was made)
+        self._log: list[tuple[Any, ...]] = []
+        self._levels: list[_Level] = []
+        # (table, key, previous value or _MISS) for every cache entry written, so a
+        # savepoint rollback restores the values its writes replaced
+        self._undo: list[tuple[dict[Any, Any], Any, Any]] = []
+        # idempotency records and findable order fields written but maybe not flushed
+        self._idem: dict[str, tuple[str, str]] = {}
+        self._found: dict[tuple[str, str], str | None] = {}
+
+    # --- bookkeeping --------------------------------------------------------------------
+    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        self._undo.append((table, key, table.get(key, _MISS)))
+        table[key] = value
 
     def _update_lists(self, kind: str, key: str, body: str | None) -> None:
         """Keep cached listings of ``kind`` right after a write (``None`` = deleted)."""
@@ -159,23 +202,100 @@ class _SqliteTx:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        # named by depth, not by a running count: a few distinct statements stay in
-        # sqlite3's statement cache instead of evicting the hot INSERT/UPDATEs
-        name = f"sp{self._depth}"
-        self._depth += 1
-        mark = len(self._cache.written)
-        self._c.execute(f"SAVEPOINT {name}")
+        # named by depth: a few distinct statements stay in sqlite3's statement cache
+        level = _Level(f"sp{len(self._levels)}", len(self._log), len(self._undo))
+        self._levels.append(level)
         try:
             yield
         except BaseException:
-            self._cache.forget_since(mark)
-            self._c.execute(f"ROLLBACK TO {name}")
-            self._c.execute(f"RELEASE {name}")
+            self._rollback_level()
             raise
-        finally:
-            self._depth -= 1
-        self._c.execute(f"RELEASE {name}")
+        self._levels.pop()
+        if level.materialized:
+            self._c.execute(f"RELEASE {level.name}")
 
+    def _rollback_level(self) -> None:
+        level = self._levels.pop()
+        del self._log[level.log_mark :]
+        if level.materialized:
+            self._c.execute(f"ROLLBACK TO {level.name}")
+            self._c.execute(f"RELEASE {level.name}")
+        undo = self._undo
+        while len(undo) > level.undo_mark:
+            table, key, old = undo.pop()
+            if old is _MISS:
+                table.pop(key, None)
+            else:
+                table[key] = old
+        # listings are rebuilt from SQLite (after a flush) when next asked for
+        self._lists.clear()
+        self._cache.list_kinds.clear()
+
+    # --- the queue ----------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write every queued write to SQLite (still inside the transaction)."""
+        if not self._log:
+            return
+        start = 0
+        for level in self._levels:
+            if level.materialized:
+                continue
+            self._write(self._log[start : level.log_mark])
+            start = level.log_mark
+            self._c.execute(f"SAVEPOINT {level.name}")
+            level.materialized = True
+        self._write(self._log[start:])
+        self._log.clear()
+        for level in self._levels:
+            level.log_mark = 0
+
+    def _write(self, ops: list[tuple[Any, ...]]) -> None:
+        if not ops:
+            return
+        docs: dict[tuple[str, str], str | None] = {}
+        orders: dict[str, list[Any]] = {}
+        audit: list[tuple[Any, ...]] = []
+        idem: list[tuple[Any, ...]] = []
+        for op in ops:
+            tag = op[0]
+            if tag == _DOC:
+                docs[op[1]] = op[2]
+            elif tag == _AUDIT:
+                audit.append(op[1:])
+            elif tag == _IDEM:
+                idem.append(op[1:])
+            else:  # _ORDER: (tag, order, inserted, expected version, only state changed)
+                seen = orders.get(op[1].id)
+                if seen is None:
+                    orders[op[1].id] = list(op[1:])
+                else:
+                    seen[0] = op[1]
+                    seen[3] = seen[3] and op[4]
+        c = self._c
+        if docs:
+            c.executemany(
+                _UPSERT_DOC, [(k, key, b) for (k, key), b in docs.items() if b is not None]
+            )
+            c.executemany(_DELETE_DOC, [k for k, b in docs.items() if b is None])
+        if orders:
+            c.executemany(
+                _INSERT_ORDER, [order_to_row(o) for o, new, _, _ in orders.values() if new]
+            )
+            full = [
+                (*order_to_row(o)[1:], o.id, v)
+                for o, new, v, narrow in orders.values()
+                if not new and not narrow
+            ]
+            narrow = [_state_row(o, v) for o, new, v, nar in orders.values() if not new and nar]
+            for sql, rows in ((_UPDATE_ORDER, full), (_UPDATE_STATE, narrow)):
+                if rows and c.executemany(sql, rows).rowcount != len(rows):
+                    raise StoreError("an order row changed outside this transaction")
+        if audit:
+            c.executemany(_INSERT_AUDIT, audit)
+        if idem:
+            c.executemany(_INSERT_IDEM, idem)
+
+    # --- orders -------------------------------------------------------------------------
     def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
         cached = self._orders.get(order_id, _MISS)
         if cached is not _MISS:
@@ -188,50 +308,57 @@ class _SqliteTx:
     def find_order_id(self, field: str, value: str) -> str | None:
         if field not in _FINDABLE:
             raise InputError(f"cannot look orders up by {field!r}")
+        found = self._found.get((field, value), _MISS)
+        if isinstance(found, str):
+            return found
+        if found is None:  # a queued change moved the value away: ask SQLite itself
+            self.flush()
         # "<> ''" lets SQLite use the partial erp_id index
         row = self._c.execute(
             f"SELECT id FROM orders WHERE {field} = ? AND {field} <> ''", (value,)
         ).fetchone()
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        order = self._orders.get(row[0])
+        if isinstance(order, Order) and getattr(order, field) != value:
+            self.flush()  # the row is about to change: read what it will say
+            return self.find_order_id(field, value)
+        return str(row[0])
+
+    def _index(self, old: Order | None, new: Order) -> None:
+        for field in _FINDABLE:
+            value = getattr(new, field)
+            before = None if old is None else getattr(old, field)
+            if before is not None and before != value:
+                self._set(self._found, (field, before), None)
+            if value:
+                self._set(self._found, (field, value), new.id)
 
     def insert_order(self, order: Order) -> None:
-        try:
-            self._c.execute(_INSERT_ORDER, order_to_row(order))
-        except sqlite3.IntegrityError as exc:
-            raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists") from exc
-        self._orders[order.id] = order
-        self._cache.written.append((self._orders, order.id))
+        if self.get_order(order.id) is not None or (
+            self.find_order_id("number", order.number) is not None
+        ):
+            raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists")
+        self._index(None, order)
+        self._set(self._orders, order.id, order)
+        self._log.append((_ORDER, order, True, -1, False))
 
     def update_order(self, order: Order, expected_version: int) -> None:
-        old = self._orders.get(order.id)
-        if isinstance(old, Order) and all(
+        old = self.get_order(order.id)
+        if old is None or old.version != expected_version:
+            raise ConcurrencyConflict(order.id, expected_version)
+        # only the workflow columns changed: a narrow UPDATE skips re-encoding the
+        # lines and touching the number/token/ERP indexes
+        narrow = all(
             getattr(old, f) is getattr(order, f) or getattr(old, f) == getattr(order, f)
             for f in _FIXED
-        ):
-            # only the workflow columns changed: a narrow UPDATE skips re-encoding the
-            # lines and touching the number/token/ERP indexes
-            deadline = order.deadline
-            cur = self._c.execute(
-                _UPDATE_STATE,
-                (
-                    order.stage,
-                    order.version,
-                    to_micros(order.stage_entered_at),
-                    order.held_from,
-                    None if deadline is None else to_micros(deadline),
-                    order.id,
-                    expected_version,
-                ),
-            )
-        else:
-            row = order_to_row(order)
-            cur = self._c.execute(_UPDATE_ORDER, (*row[1:], order.id, expected_version))
-        if cur.rowcount != 1:
-            self._orders.pop(order.id, None)
-            raise ConcurrencyConflict(order.id, expected_version)
-        self._orders[order.id] = order
-        self._cache.written.append((self._orders, order.id))
+        )
+        if not narrow:
+            self._index(old, order)
+        self._set(self._orders, order.id, order)
+        self._log.append((_ORDER, order, False, expected_version, narrow))
 
+    # --- audit --------------------------------------------------------------------------
     def chain_head(self, chain: str) -> ChainHead | None:
         cached = self._heads.get(chain, _MISS)
         if cached is not _MISS:
@@ -244,32 +371,29 @@ class _SqliteTx:
         return head
 
     def append_audit(self, chain: str, seq: int, data: bytes, leaf: bytes) -> None:
-        try:
-            self._c.execute(
-                "INSERT INTO audit_log (chain, seq, leaf, data) VALUES (?, ?, ?, ?)",
-                (chain, seq, leaf, data),
-            )
-        except sqlite3.IntegrityError as exc:
-            self._heads.pop(chain, None)
-            raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on") from exc
-        self._heads[chain] = ChainHead(seq, leaf)
-        self._cache.written.append((self._heads, chain))
+        head = self.chain_head(chain)
+        if head is not None and seq <= head.seq:
+            raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
+        self._set(self._heads, chain, ChainHead(seq, leaf))
+        self._log.append((_AUDIT, chain, seq, leaf, data))
 
+    # --- idempotency --------------------------------------------------------------------
     def get_idempotent(self, key: str) -> tuple[str, str] | None:
+        queued = self._idem.get(key)
+        if queued is not None:
+            return queued
         row = self._c.execute(
             "SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,)
         ).fetchone()
         return None if row is None else (row[0], row[1])
 
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
-        try:
-            self._c.execute(
-                "INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)",
-                (key, fingerprint, result),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise ConcurrencyConflict(key, -1, "idempotency key used concurrently") from exc
+        if self.get_idempotent(key) is not None:
+            raise ConcurrencyConflict(key, -1, "idempotency key used concurrently")
+        self._set(self._idem, key, (fingerprint, result))
+        self._log.append((_IDEM, key, fingerprint, result))
 
+    # --- documents ----------------------------------------------------------------------
     def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
         cached = self._docs.get((kind, key), _MISS)
         if cached is not _MISS:
@@ -282,25 +406,20 @@ class _SqliteTx:
         return body
 
     def put_doc(self, kind: str, key: str, body: str) -> None:
-        self._c.execute(
-            "INSERT INTO docs (kind, key, body) VALUES (?, ?, ?) "
-            "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
-            (kind, key, body),
-        )
-        self._docs[(kind, key)] = body
-        self._cache.written.append((self._docs, (kind, key)))
+        self._set(self._docs, (kind, key), body)
+        self._log.append((_DOC, (kind, key), body))
         self._update_lists(kind, key, body)
 
     def delete_doc(self, kind: str, key: str) -> None:
-        self._c.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
-        self._docs[(kind, key)] = None
-        self._cache.written.append((self._docs, (kind, key)))
+        self._set(self._docs, (kind, key), None)
+        self._log.append((_DOC, (kind, key), None))
         self._update_lists(kind, key, None)
 
     def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
         cached = self._lists.get((kind, prefix))
         if cached is not None:
             return list(cached)
+        self.flush()
         rows = self._c.execute(
             "SELECT key, body FROM docs WHERE kind = ? AND key >= ? AND key < ? ORDER BY key",
             (kind, prefix, prefix + "\U0010ffff"),
@@ -422,7 +541,6 @@ class SqliteStore:
             if version != cache.version:  # another connection committed: forget it all
                 cache.clear()
                 cache.version = version
-            cache.written.clear()
         except sqlite3.Error as exc:
             if self._shared_memory:
                 self._memory_lock.release()
@@ -443,11 +561,14 @@ class SqliteStore:
             raise
         self._local.tx = None
         try:
+            tx.flush()
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             cache.clear()
             conn.execute("ROLLBACK")
-            raise _store_error(exc, "committing") from exc
+            if isinstance(exc, sqlite3.Error):
+                raise _store_error(exc, "committing") from exc
+            raise
         finally:
             if self._shared_memory:
                 self._memory_lock.release()
@@ -488,6 +609,9 @@ class SqliteStore:
             yield order_from_row(row)
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        current: _SqliteTx | None = getattr(self._local, "tx", None)
+        if current is not None:  # this thread's open transaction: let it see its own writes
+            current.flush()
         try:
             if self._shared_memory:
                 with self._memory_lock:

@@ -216,6 +216,10 @@ class StoreContract:
         with store.transaction() as tx:
             assert tx.get_idempotent("k") == ("fp", "result")
             assert tx.get_idempotent("missing") is None
+        with pytest.raises(ConcurrencyConflict), store.transaction() as tx:
+            tx.put_idempotent("k", "fp2", "other")  # a key is recorded once
+        with store.transaction() as tx:
+            assert tx.get_idempotent("k") == ("fp", "result")
 
     # --- through the service ----------------------------------------------------------
     def test_lifecycle_verifies_and_replays(self, store: Store) -> None:
