@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import operator
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ _UPDATE_STATE = (
 _FIXED = tuple(
     c for c in COLUMNS if c not in ("stage", "version", "stage_entered_at", "held_from", "deadline")
 )
+_fixed = operator.attrgetter(*_FIXED)  # tuple equality checks identity first, in C
 
 
 def _store_error(exc: sqlite3.Error, what: str) -> StoreError:
@@ -104,9 +106,6 @@ def _state_row(order: Order, expected_version: int) -> tuple[Any, ...]:
 _MISS = object()
 _MAX_CACHED_ORDERS = 50_000
 
-# pending-write tags (see _SqliteTx._log)
-_DOC, _ORDER, _AUDIT, _IDEM = range(4)
-
 
 class _Cache:
     """What one connection has read or written, kept across its transactions.
@@ -137,11 +136,31 @@ class _Level:
 
     __slots__ = ("log_mark", "materialized", "name", "undo_mark")
 
-    def __init__(self, name: str, log_mark: int, undo_mark: int) -> None:
+    def __init__(self, name: str, log_mark: tuple[int, ...], undo_mark: int) -> None:
+        # log_mark: the length of each write queue when the savepoint began
         self.name = name
         self.log_mark = log_mark
         self.undo_mark = undo_mark
         self.materialized = False
+
+
+class _Scope:
+    """A savepoint of an open transaction (a class, not a generator: one per operation)."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: _SqliteTx) -> None:
+        self._tx = tx
+
+    def __enter__(self) -> _SqliteTx:
+        self._tx._open_level()
+        return self._tx
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None:
+            self._tx._release_level()
+        else:
+            self._tx._rollback_level()
 
 
 class _SqliteTx:
@@ -168,8 +187,18 @@ class _SqliteTx:
         self._lists = cache.lists
         if len(self._orders) > _MAX_CACHED_ORDERS:
             self._orders.clear()
-        # queued writes in order; each is (tag, ...values as of when it was made)
-        self._log: list[tuple[Any, ...]] = []
+        # queued writes, one queue per table, each in the order made, with the values
+        # as of when they were made
+        self._q_docs: list[tuple[tuple[str, str], str | None]] = []
+        self._q_orders: list[tuple[Order, bool, int, bool]] = []
+        self._q_audit: list[tuple[str, int, bytes, bytes]] = []
+        self._q_idem: list[tuple[str, str, str]] = []
+        self._queues: tuple[list[Any], ...] = (
+            self._q_docs,
+            self._q_orders,
+            self._q_audit,
+            self._q_idem,
+        )
         self._levels: list[_Level] = []
         # (table, key, previous value or _MISS) for every cache entry written, so a
         # savepoint rollback restores the values its writes replaced
@@ -200,23 +229,23 @@ class _SqliteTx:
             else:
                 rows.insert(i, (key, body))
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
+    def savepoint(self) -> AbstractContextManager[Any]:
+        return _Scope(self)
+
+    def _open_level(self) -> None:
         # named by depth: a few distinct statements stay in sqlite3's statement cache
-        level = _Level(f"sp{len(self._levels)}", len(self._log), len(self._undo))
-        self._levels.append(level)
-        try:
-            yield
-        except BaseException:
-            self._rollback_level()
-            raise
-        self._levels.pop()
+        marks = tuple(map(len, self._queues))
+        self._levels.append(_Level(f"sp{len(self._levels)}", marks, len(self._undo)))
+
+    def _release_level(self) -> None:
+        level = self._levels.pop()
         if level.materialized:
             self._c.execute(f"RELEASE {level.name}")
 
     def _rollback_level(self) -> None:
         level = self._levels.pop()
-        del self._log[level.log_mark :]
+        for queue, mark in zip(self._queues, level.log_mark, strict=True):
+            del queue[mark:]
         if level.materialized:
             self._c.execute(f"ROLLBACK TO {level.name}")
             self._c.execute(f"RELEASE {level.name}")
@@ -234,66 +263,56 @@ class _SqliteTx:
     # --- the queue ----------------------------------------------------------------------
     def flush(self) -> None:
         """Write every queued write to SQLite (still inside the transaction)."""
-        if not self._log:
+        if not any(self._queues):
             return
-        start = 0
+        start: tuple[int, ...] = (0, 0, 0, 0)
         for level in self._levels:
             if level.materialized:
                 continue
-            self._write(self._log[start : level.log_mark])
+            self._write(start, level.log_mark)
             start = level.log_mark
             self._c.execute(f"SAVEPOINT {level.name}")
             level.materialized = True
-        self._write(self._log[start:])
-        self._log.clear()
+        self._write(start, tuple(map(len, self._queues)))
+        for queue in self._queues:
+            queue.clear()
         for level in self._levels:
-            level.log_mark = 0
+            level.log_mark = (0, 0, 0, 0)
 
-    def _write(self, ops: list[tuple[Any, ...]]) -> None:
-        if not ops:
-            return
-        docs: dict[tuple[str, str], str | None] = {}
-        orders: dict[str, list[Any]] = {}
-        audit: list[tuple[Any, ...]] = []
-        idem: list[tuple[Any, ...]] = []
-        for op in ops:
-            tag = op[0]
-            if tag == _DOC:
-                docs[op[1]] = op[2]
-            elif tag == _AUDIT:
-                audit.append(op[1:])
-            elif tag == _IDEM:
-                idem.append(op[1:])
-            else:  # _ORDER: (tag, order, inserted, expected version, only state changed)
-                seen = orders.get(op[1].id)
-                if seen is None:
-                    orders[op[1].id] = list(op[1:])
-                else:
-                    seen[0] = op[1]
-                    seen[3] = seen[3] and op[4]
+    def _write(self, start: tuple[int, ...], stop: tuple[int, ...]) -> None:
+        """Write the queued slices ``[start, stop)`` (one savepoint's share)."""
         c = self._c
+        docs = dict(self._q_docs[start[0] : stop[0]])  # the last write of a key wins
         if docs:
             c.executemany(
                 _UPSERT_DOC, [(k, key, b) for (k, key), b in docs.items() if b is not None]
             )
             c.executemany(_DELETE_DOC, [k for k, b in docs.items() if b is None])
+        orders: dict[str, list[Any]] = {}
+        for order, inserted, expected, narrow in self._q_orders[start[1] : stop[1]]:
+            seen = orders.get(order.id)
+            if seen is None:
+                orders[order.id] = [order, inserted, expected, narrow]
+            else:
+                seen[0] = order
+                seen[3] = seen[3] and narrow
         if orders:
             c.executemany(
                 _INSERT_ORDER, [order_to_row(o) for o, new, _, _ in orders.values() if new]
             )
             full = [
                 (*order_to_row(o)[1:], o.id, v)
-                for o, new, v, narrow in orders.values()
-                if not new and not narrow
+                for o, new, v, only_state in orders.values()
+                if not new and not only_state
             ]
-            narrow = [_state_row(o, v) for o, new, v, nar in orders.values() if not new and nar]
-            for sql, rows in ((_UPDATE_ORDER, full), (_UPDATE_STATE, narrow)):
+            state = [_state_row(o, v) for o, new, v, only in orders.values() if not new and only]
+            for sql, rows in ((_UPDATE_ORDER, full), (_UPDATE_STATE, state)):
                 if rows and c.executemany(sql, rows).rowcount != len(rows):
                     raise StoreError("an order row changed outside this transaction")
-        if audit:
-            c.executemany(_INSERT_AUDIT, audit)
-        if idem:
-            c.executemany(_INSERT_IDEM, idem)
+        if stop[2] > start[2]:
+            c.executemany(_INSERT_AUDIT, self._q_audit[start[2] : stop[2]])
+        if stop[3] > start[3]:
+            c.executemany(_INSERT_IDEM, self._q_idem[start[3] : stop[3]])
 
     # --- orders -------------------------------------------------------------------------
     def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
@@ -341,7 +360,7 @@ class _SqliteTx:
             raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists")
         self._index(None, order)
         self._set(self._orders, order.id, order)
-        self._log.append((_ORDER, order, True, -1, False))
+        self._q_orders.append((order, True, -1, False))
 
     def update_order(self, order: Order, expected_version: int) -> None:
         old = self.get_order(order.id)
@@ -349,14 +368,11 @@ class _SqliteTx:
             raise ConcurrencyConflict(order.id, expected_version)
         # only the workflow columns changed: a narrow UPDATE skips re-encoding the
         # lines and touching the number/token/ERP indexes
-        narrow = all(
-            getattr(old, f) is getattr(order, f) or getattr(old, f) == getattr(order, f)
-            for f in _FIXED
-        )
+        narrow = _fixed(old) == _fixed(order)
         if not narrow:
             self._index(old, order)
         self._set(self._orders, order.id, order)
-        self._log.append((_ORDER, order, False, expected_version, narrow))
+        self._q_orders.append((order, False, expected_version, narrow))
 
     # --- audit --------------------------------------------------------------------------
     def chain_head(self, chain: str) -> ChainHead | None:
@@ -375,7 +391,7 @@ class _SqliteTx:
         if head is not None and seq <= head.seq:
             raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
         self._set(self._heads, chain, ChainHead(seq, leaf))
-        self._log.append((_AUDIT, chain, seq, leaf, data))
+        self._q_audit.append((chain, seq, leaf, data))
 
     # --- idempotency --------------------------------------------------------------------
     def get_idempotent(self, key: str) -> tuple[str, str] | None:
@@ -391,7 +407,7 @@ class _SqliteTx:
         if self.get_idempotent(key) is not None:
             raise ConcurrencyConflict(key, -1, "idempotency key used concurrently")
         self._set(self._idem, key, (fingerprint, result))
-        self._log.append((_IDEM, key, fingerprint, result))
+        self._q_idem.append((key, fingerprint, result))
 
     # --- documents ----------------------------------------------------------------------
     def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
@@ -407,12 +423,12 @@ class _SqliteTx:
 
     def put_doc(self, kind: str, key: str, body: str) -> None:
         self._set(self._docs, (kind, key), body)
-        self._log.append((_DOC, (kind, key), body))
+        self._q_docs.append(((kind, key), body))
         self._update_lists(kind, key, body)
 
     def delete_doc(self, kind: str, key: str) -> None:
         self._set(self._docs, (kind, key), None)
-        self._log.append((_DOC, (kind, key), None))
+        self._q_docs.append(((kind, key), None))
         self._update_lists(kind, key, None)
 
     def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
@@ -522,14 +538,15 @@ class SqliteStore:
         return int(row[0])
 
     # --- transactions -------------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[_SqliteTx]:
+    def transaction(self) -> AbstractContextManager[_SqliteTx]:
         """A ``BEGIN IMMEDIATE`` transaction; nested calls in one thread are savepoints."""
         current: _SqliteTx | None = getattr(self._local, "tx", None)
         if current is not None:
-            with current.savepoint():
-                yield current
-            return
+            return _Scope(current)
+        return self._begin()
+
+    @contextmanager
+    def _begin(self) -> Iterator[_SqliteTx]:
         if self._shared_memory:
             self._memory_lock.acquire()
         conn = self._conn()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -75,7 +76,34 @@ class EntryType(StrEnum):
 
 _TYPES: dict[str, EntryType] = {t.value: t for t in EntryType}
 _TYPE_TEXT: dict[str, str] = {t.value: f'"{t.value}"' for t in EntryType}
-_urandom = os.urandom
+
+
+class _Nonces(threading.local):
+    """Nonces cut from one ``os.urandom`` read per thread: a read per entry was a
+    system call on the hot path. A forked child starts a fresh buffer, so parent and
+    child never hand out the same bytes."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.pos = 0
+
+    def take(self, size: int) -> bytes:
+        pos = self.pos
+        if pos + size > len(self.buf):
+            self.buf, pos = os.urandom(4096), 0
+        self.pos = pos + size
+        return self.buf[pos : pos + size]
+
+
+_nonces = _Nonces()
+
+
+def _reset_nonces() -> None:
+    global _nonces
+    _nonces = _Nonces()
+
+
+os.register_at_fork(after_in_child=_reset_nonces)
 
 
 class FieldChange(NamedTuple):
@@ -297,7 +325,7 @@ def next_entry(
         type=kind,
         actor=actor,
         at=at,
-        nonce=_urandom(NONCE_SIZE) if nonce is None else nonce,
+        nonce=_nonces.take(NONCE_SIZE) if nonce is None else nonce,
         from_state=from_state,
         to_state=to_state,
         changes=items,

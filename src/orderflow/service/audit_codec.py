@@ -27,6 +27,10 @@ from orderflow.exceptions import TamperDetected
 
 __all__ = ["created_changes", "replay_entries", "status_timeline"]
 
+# module-level encoders: json.dumps with non-default options builds a new one per call
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_FINGERPRINT = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
+
 EDITABLE = ("requested_date", "delivery_address", "lines")
 """Fields an edit (``field_update``) may change."""
 
@@ -34,9 +38,7 @@ EDITABLE = ("requested_date", "delivery_address", "lines")
 def created_changes(order: Order) -> dict[str, tuple[None, Any]]:
     """The field changes of a *created* entry: the whole new order as one ``order``
     field (its row as compact JSON), from nothing."""
-    return {
-        "order": (None, json.dumps(order_to_row(order), ensure_ascii=False, separators=(",", ":")))
-    }
+    return {"order": (None, _COMPACT.encode(order_to_row(order)))}
 
 
 def field_value(name: str, value: Any) -> Any:
@@ -133,4 +135,4 @@ def status_timeline(entries: Iterable[tuple[int, AuditEntry]]) -> list[tuple[dt.
 
 def fingerprint(operation: str, args: Mapping[str, Any]) -> str:
     """A stable text fingerprint of a request, to recognise a retried idempotent call."""
-    return operation + ":" + json.dumps(args, sort_keys=True, default=str, ensure_ascii=False)
+    return operation + ":" + _FINGERPRINT.encode(args)

@@ -146,8 +146,7 @@ def _effect_dispatch(
     if facts.capacity is not None:
         slot = facts.capacity.first_fit(after.total_qty, facts.today, after.requested_date)
         if slot is not None:
-            used = attrs.evolve(slot, free_units=slot.free_units - after.total_qty)
-            records.write_slot(tx, after.factory_id, used)
+            records.write_slot(tx, after.factory_id, slot, slot.free_units - after.total_qty)
 
 
 def _effect_cancel(
@@ -917,8 +916,11 @@ def _decode_incident(text: str) -> Incident:
     return from_json(text, Incident)
 
 
+_RESULT = json.JSONEncoder(ensure_ascii=False)  # one encoder, not one per call
+
+
 def _encode_order(order: Order) -> str:
-    return json.dumps(order_to_row(order), ensure_ascii=False)
+    return _RESULT.encode(order_to_row(order))
 
 
 def _decode_order(text: str) -> Order:
@@ -926,12 +928,11 @@ def _decode_order(text: str) -> Order:
 
 
 def _encode_submission(sub: Submission) -> str:
-    return json.dumps(
+    return _RESULT.encode(
         {
             "order": order_to_row(sub.order),
             "checks": [[c.ok, c.code, c.message] for c in sub.checks],
-        },
-        ensure_ascii=False,
+        }
     )
 
 

@@ -11,7 +11,7 @@ import attrs
 from orderflow.domain import Component, Customer, InboundPO, Order, Product
 from orderflow.ports import StoreTx
 from orderflow.service import records
-from orderflow.workflow import CapacitySchedule, Facts
+from orderflow.workflow import Facts
 
 __all__ = ["GUARD_NEEDS", "StoreFacts"]
 
@@ -75,7 +75,7 @@ class StoreFacts:
                     inbound[c] = pos
         capacity = None
         if "capacity" in needs:
-            capacity = CapacitySchedule(records.capacity_slots(tx, order.factory_id))
+            capacity = records.capacity_schedule(tx, order.factory_id)
         streaks = (
             {code: int(tx.get_doc(records.STREAK, code) or 0) for code in products}
             if products

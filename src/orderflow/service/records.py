@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Hashable
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import attrs
 
 from orderflow.domain import Component, Customer, InboundPO, Product, StockPosition
 from orderflow.ports import StoreTx
 from orderflow.serialization import from_json, to_json
-from orderflow.workflow import CapacitySlot
+from orderflow.workflow import CapacitySchedule, CapacitySlot
 
 __all__ = [
     "CAPACITY",
@@ -28,7 +27,7 @@ __all__ = [
     "PRODUCT",
     "PurchasingAlert",
     "StockLevel",
-    "capacity_slots",
+    "capacity_schedule",
     "get_typed",
     "inbound_pos",
     "position",
@@ -71,7 +70,8 @@ def _decode(cls: type[Any], body: str) -> Any:
 def get_typed(tx: StoreTx, cls: type[T], key: str) -> T | None:
     """Load a master-data document of type ``cls``."""
     body = tx.get_doc(_KINDS[cls], key)
-    return None if body is None else cast("T", _decode(cast("Hashable", cls), body))
+    # no typing.cast here: it is a real function call, and this runs ~25 times per order
+    return None if body is None else _decode(cls, body)  # type: ignore[arg-type]
 
 
 def put_typed(tx: StoreTx, key: str, value: Any) -> None:
@@ -90,22 +90,28 @@ def inbound_pos(tx: StoreTx, component: str) -> tuple[InboundPO, ...]:
     return tuple(_decode(InboundPO, body) for _, body in tx.docs(PO, component + "/"))
 
 
-def capacity_slots(tx: StoreTx, factory_id: str) -> tuple[CapacitySlot, ...]:
+def capacity_schedule(tx: StoreTx, factory_id: str) -> CapacitySchedule:
     """A factory's free production slots."""
-    return _slots(tuple(body for _, body in tx.docs(CAPACITY, factory_id + "/")))
+    return _schedule(tuple([body for _, body in tx.docs(CAPACITY, factory_id + "/")]))
 
 
 @functools.lru_cache(maxsize=64)
-def _slots(bodies: tuple[str, ...]) -> tuple[CapacitySlot, ...]:
-    return tuple(_slot(body) for body in bodies)
+def _schedule(bodies: tuple[str, ...]) -> CapacitySchedule:
+    # the same schedule object while no slot changes, so its first-fit index is reused
+    return CapacitySchedule(tuple(_slot(body) for body in bodies))
 
 
-def write_slot(tx: StoreTx, factory_id: str, slot: CapacitySlot) -> None:
-    """Store one free production slot (compact text: it changes with every dispatch)."""
+def write_slot(
+    tx: StoreTx, factory_id: str, slot: CapacitySlot, free_units: Decimal | None = None
+) -> None:
+    """Store one free production slot (compact text: it changes with every dispatch),
+    with ``free_units`` instead of the slot's own when given."""
+    start = slot.start.isoformat()
+    free = slot.free_units if free_units is None else free_units
     tx.put_doc(
         CAPACITY,
-        f"{factory_id}/{slot.line}/{slot.start.isoformat()}",
-        f"{slot.line}|{slot.start.isoformat()}|{slot.end.isoformat()}|{slot.free_units}",
+        f"{factory_id}/{slot.line}/{start}",
+        f"{slot.line}|{start}|{slot.end.isoformat()}|{free}",
     )
 
 
@@ -136,6 +142,12 @@ def read_stock(tx: StoreTx, component: str, *, for_update: bool = False) -> Stoc
     body = tx.get_doc(STOCK, component, for_update=for_update)
     if body is None:
         return StockLevel(position(component, _ZERO, _ZERO))
+    return _stock(component, body)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stock(component: str, body: str) -> StockLevel:
+    # cached: one order's facts, reservation and issue read the same body several times
     on_hand, reserved, last = body.split("|")
     return StockLevel(position(component, Decimal(on_hand), Decimal(reserved)), int(last))
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
+import operator
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -17,6 +20,7 @@ from orderflow.domain.stock import InboundPO
 __all__ = ["CapacitySchedule", "CapacitySlot", "Facts"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_START_LINE = operator.attrgetter("start", "line")
 
 
 def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -41,15 +45,23 @@ class CapacitySchedule:
 
     def first_fit(self, units: Decimal, today: dt.date, deadline: dt.date) -> CapacitySlot | None:
         """The earliest slot ending between ``today`` and ``deadline`` with room for ``units``."""
-        best: CapacitySlot | None = None
-        for slot in self.slots:
-            if (
-                slot.free_units >= units
-                and today <= slot.end <= deadline
-                and (best is None or (slot.start, slot.line) < (best.start, best.line))
-            ):
-                best = slot
-        return best
+        by_start, starts, longest = self._index
+        # a slot that ends on or after today starts no earlier than today - longest
+        for i in range(bisect.bisect_left(starts, today - longest), len(by_start)):
+            slot = by_start[i]
+            if slot.start > deadline:
+                break
+            if today <= slot.end <= deadline and slot.free_units >= units:
+                return slot
+        return None
+
+    @functools.cached_property
+    def _index(self) -> tuple[tuple[CapacitySlot, ...], list[dt.date], dt.timedelta]:
+        # slots by (start, line), so the first fit found is the earliest; guards and
+        # effects ask the same schedule several times per order
+        by_start = tuple(sorted(self.slots, key=_START_LINE))
+        longest = max((s.end - s.start for s in by_start), default=dt.timedelta(0))
+        return by_start, [s.start for s in by_start], max(longest, dt.timedelta(0))
 
 
 @attrs.frozen
