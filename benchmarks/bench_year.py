@@ -6,7 +6,8 @@ to a real store. Operations are grouped ``--batch`` orders to a transaction (eac
 operation still in its own savepoint), as a plant's integration would group a
 minute of scans. Prints orders/s per store, side by side, then verifies the log.
 
-Usage: ``python benchmarks/bench_year.py [--orders 147000] [--pg-orders 20000]``
+Usage: ``python benchmarks/bench_year.py [--orders 147000] [--keyless-orders 50000]
+[--pg-orders 20000]`` (``0`` skips a run)
 (PostgreSQL is skipped with a note when the server is unreachable). Like every
 orderflow batch job it runs under ``orderflow._batch.batch_gc`` (fewer young-generation
 collections); ``--default-gc`` measures with CPython's defaults instead.
@@ -69,9 +70,10 @@ def seed(svc: OrderService) -> list[OrderDraft]:
     ]
 
 
-def run(svc: OrderService, label: str, orders: int, batch: int | None) -> float:
+def run(svc: OrderService, label: str, orders: int, batch: int | None, keys: bool = True) -> float:
     """Orders/s for ``orders`` full lifecycles; ``batch`` orders share a transaction
-    (``None``: one transaction per operation)."""
+    (``None``: one transaction per operation); ``keys``: every operation carries an
+    idempotency key (a retry-safe integration), else none does."""
     clock = svc.clock
     assert isinstance(clock, FrozenClock)
     drafts = seed(svc)
@@ -82,15 +84,18 @@ def run(svc: OrderService, label: str, orders: int, batch: int | None) -> float:
         with svc.store.transaction() if batch else contextlib.nullcontext():
             for i in range(first, min(first + per_tx, orders)):
                 clock.advance(step)
-                order = svc.submit(drafts[i % 1000], actor="sales", idempotency_key=f"s{i}").order
+                key = f"s{i}" if keys else None
+                order = svc.submit(drafts[i % 1000], actor="sales", idempotency_key=key).order
                 for event in EVENTS:
-                    svc.fire(order.id, event, actor="plant", idempotency_key=f"{event}{i}")
+                    key = f"{event}{i}" if keys else None
+                    svc.fire(order.id, event, actor="plant", idempotency_key=key)
     elapsed = time.perf_counter() - started
     verify_started = time.perf_counter()
     checkpoint = svc.audit.verify()
     verify_s = time.perf_counter() - verify_started
     rate = orders / elapsed
     how = f"{batch} orders per transaction" if batch else "one transaction per operation"
+    how += "" if keys else ", no idempotency keys"
     print(
         f"{label:10s} {orders:8,d} orders  {elapsed:7.1f} s  {rate:8,.0f} orders/s  "
         f"(year of 147,000: {147_000 / rate:5.0f} s; {how})  verify {checkpoint.size:,} "
@@ -105,6 +110,12 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=147_000)
     parser.add_argument("--pg-orders", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--keyless-orders",
+        type=int,
+        default=50_000,
+        help="also run this many orders without idempotency keys (0: skip)",
+    )
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--default-gc", action="store_true", help="keep CPython's GC defaults")
     args = parser.parse_args()
@@ -116,6 +127,13 @@ def _main(args: argparse.Namespace) -> None:
     folder = tempfile.mkdtemp(prefix="orderflow-year-")
     url = f"sqlite:///{folder}/year.db?synchronous={args.synchronous}"
     run(connect(url, clock=FrozenClock(START)), "sqlite", args.orders, args.batch)
+    if args.keyless_orders:
+        url = f"sqlite:///{folder}/keyless.db?synchronous={args.synchronous}"
+        run(
+            connect(url, clock=FrozenClock(START)), "sqlite", args.keyless_orders, args.batch, False
+        )
+    if not args.pg_orders:
+        return
     pg = os.environ.get("ORDERFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     try:
         import psycopg
