@@ -4,6 +4,13 @@ Events are processed in the order they are *recorded*; each carries when it *hap
 on the floor (``occurred_at``), so recording lag feeds the timeliness and accuracy
 metrics. Operations of a few simulated hours share one store transaction (each
 operation still runs in its own savepoint, so a refusal undoes only itself).
+
+Customers look at the status page when they expect progress, not at random: a view shows
+what the store holds at that moment, and it is off reality exactly when a change that
+already happened has not been recorded yet. Since live scans are recorded within minutes,
+nearly all of the status-accuracy gap (R9) comes from the few changes that went on a paper
+slip and waited for the office's next keying round (overnight, over a weekend) or, mislaid,
+for the weekly reconciliation; the same slips are what status timeliness (R8) counts late.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from orderflow.adapters.rows import from_micros, to_micros
 from orderflow.clock import FrozenClock
 from orderflow.domain import OrderLine, Product
 from orderflow.exceptions import InputError, InvalidTransition, TransitionRefused
-from orderflow.metrics import QueryEvent
+from orderflow.metrics import QueryEvent, QueryKind
 from orderflow.service import OrderDraft, OrderService
 from orderflow.simulate.profile import PlantProfile, daily_arrivals, master_data
 from orderflow.workflow import CapacitySlot, kitting_requirements
@@ -33,6 +40,18 @@ from orderflow.workflow.facts import Facts
 __all__ = ["SimulationResult", "simulate_year"]
 
 _HOUR = 3_600_000_000
+_DAY = 24 * _HOUR
+_LOCAL = 8 * _HOUR  # Beijing time (UTC+8, no daylight saving): the plant's office clock
+_EPOCH = dt.date(1970, 1, 1)
+_DONE = frozenset({"delivered", "cancelled"})
+# What a customer expects each stage to take (the plant's quoted lead times, hours): when
+# the page shows a stage for longer, the customer looks again every few hours.
+_EXPECTED_HOURS = {
+    "pending_review": 2.0,
+    "kitting_locked": 3.0,
+    "production_dispatched": 72.0,
+    "qc_released": 48.0,
+}
 _OTHER_CATEGORIES = (
     "drawing_change",
     "logistics",
@@ -44,7 +63,12 @@ _OTHER_CATEGORIES = (
 
 @attrs.frozen
 class SimulationResult:
-    """What a simulated year did and how long it took (wall-clock seconds)."""
+    """What a simulated year did and how long it took (wall-clock seconds).
+
+    ``warnings`` counts overdue warnings and escalations as audited (once per stage
+    visit); ``rescheduled`` counts dispatches refused because the requested date had already
+    passed, after which the planner agreed a new date with the customer.
+    """
 
     orders: int
     transitions: int
@@ -53,6 +77,7 @@ class SimulationResult:
     queries: int
     warnings: int
     seconds: float
+    rescheduled: int = 0
 
     @property
     def orders_per_second(self) -> float:
@@ -68,12 +93,33 @@ class _Year:
         self.rng = random.Random(seed)
         self.heap: list[tuple[int, int, str, tuple[Any, ...]]] = []
         self.seq = 0
-        self.counts = {"transitions": 0, "refusals": 0, "incidents": 0, "queries": 0, "warnings": 0}
+        self.counts = {
+            "transitions": 0,
+            "refusals": 0,
+            "incidents": 0,
+            "queries": 0,
+            "warnings": 0,
+            "rescheduled": 0,
+        }
         self.queries: list[QueryEvent] = []
         self.products: dict[str, Product] = {}
         self.customer_ids: list[str] = []
         self.now_us = 0
         self.stage: dict[str, str] = {}  # what the store says now, as a status page shows it
+        self.since: dict[str, int] = {}  # when the store entered that stage (the page shows it)
+        self.expedited: set[str] = set()  # rush orders: the plant pushes them through
+        self.warned: set[tuple[str, dt.datetime, bool]] = set()
+        self.keying_days: dict[int, bool] = {}  # local day number -> office keys slips in
+        self.rounds = sorted(int(hour * _HOUR) for hour in profile.keying_hours)
+        self.handlers: dict[str, Callable[..., None]] = {
+            "arrive": self.on_arrive,
+            "lock": self.on_lock,
+            "restock": self.on_restock,
+            "dispatch": self.on_dispatch,
+            "release": self.on_release,
+            "qc_fail": self.on_qc_fail,
+            "view": self.on_view,
+        }
 
     # --- scheduling ---------------------------------------------------------------------
     def at(self, record_us: int, kind: str, *payload: Any) -> None:
@@ -81,14 +127,52 @@ class _Year:
         self.seq += 1
         heapq.heappush(self.heap, (max(record_us, self.now_us), self.seq, kind, payload))
 
-    def lag(self) -> int:
-        """Recording lag: minutes as a rule, hours when a paper slip is keyed in late."""
-        if self.rng.random() < self.p.late_record_rate:
-            return int(self.rng.uniform(1, 6) * _HOUR)
-        return int(self.rng.uniform(0.5, 8) * 60_000_000)
+    def lag(self, occurred_us: int) -> int:
+        """Recording lag of a change that happened at ``occurred_us``.
+
+        Minutes for a live scan; for a paper slip (``late_record_rate``), until the office
+        keys it in at its next round, which is hours overnight and days over a weekend, or
+        at the weekly reconciliation if the slip was mislaid (``mislaid_slip_rate``).
+        """
+        rng = self.rng
+        if rng.random() < self.p.late_record_rate:
+            mislaid = rng.random() < self.p.mislaid_slip_rate
+            return self.keyed_at(occurred_us, mislaid) - occurred_us
+        low, high = self.p.scan_lag_minutes
+        return int(rng.uniform(low, high) * 60_000_000)
+
+    def keyed_at(self, occurred_us: int, mislaid: bool = False) -> int:
+        """When the office keys in a paper slip written at ``occurred_us`` (UTC micros).
+
+        At the first keying round on a working day after the slip reaches the office; a
+        ``mislaid`` slip only turns up at the weekly reconciliation, a day later at least.
+        """
+        rng = self.rng
+        # the slip has to reach the office first; keying the pile takes a while too
+        ready = occurred_us + _LOCAL + int(rng.uniform(0.25, 1.0) * _HOUR)
+        work = int(rng.uniform(0.0, 1.0) * _HOUR)
+        if mislaid:
+            ready += _DAY
+        day = ready // _DAY
+        weekday = self.p.reconcile_weekday
+        for _ in range(400):  # a year of holidays is far less; the bound only stops a loop
+            # day 0 (1970-01-01) was a Thursday: ISO weekday 4
+            if self.is_keying_day(day) and (not mislaid or (day + 3) % 7 + 1 == weekday):
+                for offset in self.rounds:
+                    round_us = day * _DAY + offset
+                    if round_us >= ready:
+                        return round_us - _LOCAL + work
+            day += 1
+        return ready - _LOCAL + work
+
+    def is_keying_day(self, day: int) -> bool:
+        known = self.keying_days.get(day)
+        if known is None:
+            known = self.keying_days[day] = self.p.is_working_day(_EPOCH + dt.timedelta(days=day))
+        return known
 
     def later(self, occurred_us: int, kind: str, *payload: Any) -> None:
-        self.at(occurred_us + self.lag(), kind, occurred_us, *payload)
+        self.at(occurred_us + self.lag(occurred_us), kind, occurred_us, *payload)
 
     # --- set-up -------------------------------------------------------------------------
     def setup(self) -> None:
@@ -103,17 +187,7 @@ class _Year:
                 self.svc.set_stock(comp.code, 10_000_000)
             for prod in products:
                 self.svc.put_product(prod)
-            start = dt.date(self.p.year, 1, 1)
-            slots = [
-                CapacitySlot(
-                    "L1",
-                    start + dt.timedelta(days=7 * w),
-                    start + dt.timedelta(days=7 * w + 6),
-                    Decimal(10**9),
-                )
-                for w in range(60)
-            ]
-            self.svc.put_capacity(self.p.factory_id, slots)
+            self.plan(dt.date(self.p.year, 1, 1))
         for day, count in daily_arrivals(self.p):
             base = to_micros(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC))
             for _ in range(count):
@@ -122,6 +196,22 @@ class _Year:
         first = to_micros(dt.datetime(self.p.year, 1, 1, tzinfo=dt.UTC))
         for hour in range(0, 366 * 24):
             self.at(first + hour * _HOUR, "sweep")
+        jan1 = dt.date(self.p.year, 1, 1)
+        for n in range(7, (dt.date(self.p.year + 1, 3, 1) - jan1).days + 1, 7):
+            # weekly, at local midnight, through the end of the run
+            self.at(first + n * _DAY - _LOCAL, "plan", jan1 + dt.timedelta(days=n))
+
+    def plan(self, today: dt.date) -> None:
+        """Publish the line's daily slots from yesterday for three weeks (a rolling plan).
+
+        Daily slots, so that a rush order wanted in a few days finds one ending before its
+        date; rolling, so that the schedule stays a few dozen slots however long the run.
+        """
+        slots = [
+            CapacitySlot("L1", day, day, Decimal(10**9))
+            for day in (today + dt.timedelta(days=d) for d in range(-1, 21))
+        ]
+        self.svc.put_capacity(self.p.factory_id, slots)
 
     # --- handlers -----------------------------------------------------------------------
     def fire(self, occurred: int, order_id: str, event: str, **kw: Any) -> bool:
@@ -133,28 +223,35 @@ class _Year:
             self.counts["refusals"] += 1
             return False
         self.stage[order_id] = order.stage
+        self.since[order_id] = self.now_us
         self.counts["transitions"] += 1
         return True
 
     def on_arrive(self, now: int) -> None:
         rng = self.rng
+        p = self.p
         codes = list(self.products)
         lines = tuple(
             OrderLine(code, rng.randrange(10, 200), Decimal(rng.randrange(50, 900)))
             for code in rng.sample(codes, rng.choice((1, 1, 2, 3)))
         )
-        requested = from_micros(now).date() + dt.timedelta(days=rng.randrange(14, 36))
-        draft = OrderDraft(rng.choice(self.customer_ids), lines, requested, self.p.factory_id)
+        rush = rng.random() < p.rush_order_rate
+        days = rng.randint(*(p.rush_lead_days if rush else p.lead_days))
+        # requested dates are local calendar dates (on-time compares them in Beijing time)
+        requested = from_micros(now + _LOCAL).date() + dt.timedelta(days=days)
+        draft = OrderDraft(rng.choice(self.customer_ids), lines, requested, p.factory_id)
         sub = self.svc.submit(draft, actor="sales")
         oid = sub.order.id
         self.stage[oid] = sub.order.stage
-        self.queries.append(QueryEvent(oid, "sent", from_micros(now)))
-        if rng.random() < self.p.query_open_rate:
-            self.queries.append(
-                QueryEvent(oid, "opened", from_micros(now + int(rng.uniform(0.1, 5) * _HOUR)))
-            )
-            for _ in range(rng.choice((1, 1, 2, 3))):
-                self.at(now + int(rng.uniform(1, 24 * 20) * _HOUR), "view", oid)
+        self.since[oid] = now
+        if rush:
+            self.expedited.add(oid)
+        self.queries.append(QueryEvent(oid, QueryKind.SENT, from_micros(now)))
+        if rng.random() < p.query_open_rate:
+            opened = now + int(rng.uniform(0.1, 5) * _HOUR)
+            self.queries.append(QueryEvent(oid, QueryKind.OPENED, from_micros(opened)))
+            # opening the link shows the page; later looks follow what it showed
+            self.at(opened, "view", oid, rng.randint(*p.follow_up_views), p.overdue_rechecks)
         if rng.random() < self.p.cancel_rate:
             self.later(now + int(rng.uniform(0.2, 1.5) * _HOUR), "cancel", oid)
             return
@@ -215,24 +312,37 @@ class _Year:
         self.later(now, "lock", oid)
 
     def on_dispatch(self, occurred: int, oid: str) -> None:
-        if self.fire(occurred, oid, "dispatch_production"):
-            self.later(occurred + int(self.rng.uniform(24, 120) * _HOUR), "release", oid)
-            if self.rng.random() < self.p.other_incident_rate:
-                category = self.rng.choice(_OTHER_CATEGORIES)
-                incident = self.svc.open_incident(
-                    oid,
-                    category,
-                    actor="line-lead",
-                    device="mes-2",
-                    batch=f"L1-{occurred // _HOUR}",
-                )
-                self.counts["incidents"] += 1
-                self.at(
-                    occurred + int(self.rng.lognormvariate(0.7, 0.8) * _HOUR),
-                    "resolve",
-                    incident.id,
-                    "process adjusted",
-                )
+        if not self.fire(occurred, oid, "dispatch_production"):
+            # Refused for want of a line slot ending by the requested date: the date has
+            # passed already. The planner agrees a new date with the customer (an audited
+            # field edit) and dispatches then. Any other refusal is left as it is.
+            today = from_micros(self.now_us + _LOCAL).date()
+            order = self.svc.get(oid)
+            if order.stage == "kitting_locked" and order.requested_date < today:
+                self.counts["rescheduled"] += 1
+                new_date = today + dt.timedelta(days=self.rng.randint(2, 5))
+                self.svc.edit(oid, {"requested_date": new_date}, actor="planner")
+                self.later(self.now_us + int(self.rng.uniform(0.5, 2) * _HOUR), "dispatch", oid)
+            return
+        # a rush order jumps the production queue
+        low, high = (12, 48) if oid in self.expedited else (24, 120)
+        self.later(occurred + int(self.rng.uniform(low, high) * _HOUR), "release", oid)
+        if self.rng.random() < self.p.other_incident_rate:
+            category = self.rng.choice(_OTHER_CATEGORIES)
+            incident = self.svc.open_incident(
+                oid,
+                category,
+                actor="line-lead",
+                device="mes-2",
+                batch=f"L1-{occurred // _HOUR}",
+            )
+            self.counts["incidents"] += 1
+            self.at(
+                occurred + int(self.rng.lognormvariate(0.7, 0.8) * _HOUR),
+                "resolve",
+                incident.id,
+                "process adjusted",
+            )
 
     def on_release(self, occurred: int, oid: str) -> None:
         if not self.fire(occurred, oid, "release_qc"):
@@ -241,7 +351,9 @@ class _Year:
             batch = f"{from_micros(occurred):%Y%m%d}-B{self.rng.randrange(1, 20):02d}"
             self.later(occurred + int(self.rng.uniform(1, 6) * _HOUR), "qc_fail", oid, batch)
             return
-        self.later(occurred + int(self.rng.uniform(24, 96) * _HOUR), "deliver", oid)
+        # a rush order goes on the next truck; the rest waits for a consolidated shipment
+        low, high = (4, 24) if oid in self.expedited else (24, 96)
+        self.later(occurred + int(self.rng.uniform(low, high) * _HOUR), "deliver", oid)
 
     def on_qc_fail(self, occurred: int, oid: str, batch: str) -> None:
         if self.fire(
@@ -259,27 +371,41 @@ class _Year:
             )
             self.later(occurred + int(self.rng.uniform(24, 48) * _HOUR), "release", oid)
 
-    def on_view(self, now: int, oid: str) -> None:
+    def on_view(self, now: int, oid: str, looks: int, rechecks: int) -> None:
+        """A customer looks at the status page.
+
+        ``looks`` planned looks are left in them, and ``rechecks`` re-checks of a stage
+        shown for longer than they expected.
+        """
+        rng = self.rng
         shown = self.stage[oid]
-        self.queries.append(QueryEvent(oid, "viewed", from_micros(now), shown))
-        if self.rng.random() < self.p.query_call_rate:
-            self.queries.append(QueryEvent(oid, "called", from_micros(now + 10 * 60_000_000)))
+        self.queries.append(QueryEvent(oid, QueryKind.VIEWED, from_micros(now), shown))
+        if rng.random() < self.p.query_call_rate:
+            self.queries.append(
+                QueryEvent(oid, QueryKind.CALLED, from_micros(now + 10 * 60_000_000))
+            )
+        if shown in _DONE:
+            return
+        # The customer looks again once the stage shown should be over and, while it is
+        # overdue, every few hours. That is what makes a late record visible: the floor
+        # moved on at about the time the customer expected, the page still shows the old
+        # stage, and the customer keeps looking at it until it moves.
+        due = self.since[oid] + int(_EXPECTED_HOURS.get(shown, 24.0) * _HOUR)
+        if due > now:
+            if looks > 0:
+                nxt = due + int(rng.uniform(0, 6) * _HOUR)
+                self.at(nxt, "view", oid, looks - 1, self.p.overdue_rechecks)
+        elif rechecks > 0:
+            self.at(now + int(rng.uniform(2, 8) * _HOUR), "view", oid, looks, rechecks - 1)
 
     def dispatch(self, now: int, kind: str, payload: tuple[Any, ...]) -> None:
-        handlers: dict[str, Callable[..., None]] = {
-            "arrive": self.on_arrive,
-            "lock": self.on_lock,
-            "restock": self.on_restock,
-            "dispatch": self.on_dispatch,
-            "release": self.on_release,
-            "qc_fail": self.on_qc_fail,
-            "view": self.on_view,
-        }
-        if kind in handlers:
-            handlers[kind](*payload) if kind != "arrive" and kind not in (
-                "view",
-                "restock",
-            ) else handlers[kind](now, *payload)
+        handler = self.handlers.get(kind)
+        if handler is not None:
+            # floor events carry when they happened; the others happen when processed
+            if kind in ("arrive", "view", "restock"):
+                handler(now, *payload)
+            else:
+                handler(*payload)
         elif kind == "deliver":
             self.fire(payload[0], payload[1], "deliver")
         elif kind == "cancel":
@@ -287,7 +413,15 @@ class _Year:
         elif kind == "resolve":
             self.svc.resolve_incident(payload[0], payload[1], actor="supervisor")
         elif kind == "sweep":
-            self.counts["warnings"] += len(self.svc.sweep_warnings())
+            # a sweep lists every overdue order; count each warning or escalation once
+            # per stage visit, as the service audits it
+            for w in self.svc.sweep_warnings():
+                key = (w.order_id, w.deadline, w.escalated)
+                if key not in self.warned:
+                    self.warned.add(key)
+                    self.counts["warnings"] += 1
+        elif kind == "plan":
+            self.plan(payload[0])
 
     def run(self, progress: bool, window_hours: int) -> None:
         bar = tqdm(total=self.p.orders, unit="order", disable=not progress, mininterval=0.5)
@@ -298,7 +432,8 @@ class _Year:
                 while self.heap and self.heap[0][0] < window_end:
                     now, _, kind, payload = heapq.heappop(self.heap)
                     self.now_us = now
-                    self.clock.set(from_micros(now))
+                    if kind != "view":  # a customer's look never reaches the service
+                        self.clock.set(from_micros(now))
                     self.dispatch(now, kind, payload)
                     if kind == "arrive":
                         bar.update()
@@ -343,4 +478,5 @@ def simulate_year(
         c["queries"],
         c["warnings"],
         time.perf_counter() - started,
+        c["rescheduled"],
     )
