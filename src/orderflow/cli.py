@@ -70,7 +70,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"simulated {result.orders:,} orders: {result.transitions:,} transitions, "
         f"{result.refusals:,} refusals, {result.incidents:,} incidents, "
         f"{result.queries:,} customer queries, {result.warnings:,} overdue warnings, "
-        f"{result.rescheduled:,} dates rescheduled in {result.seconds:.1f} s ({result.orders_per_second:,.0f} orders/s)"
+        f"{result.rescheduled:,} dates rescheduled in {result.seconds:.1f} s "
+        f"({result.orders_per_second:,.0f} orders/s)"
     )
     svc.store.close()
     return 0
