@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -69,11 +70,16 @@ class StageTimeouts:
 
     def limit(self, stage: str, month: int) -> dt.timedelta | None:
         """The allowed time in ``stage`` for an order that entered it in ``month``."""
-        hours = self.base_hours.get(stage)
-        if hours is None:
-            return None
-        seconds = hours * self.multiplier(month) * 3600
-        return dt.timedelta(seconds=int(seconds))
+        return self._limits.get((stage, month))
+
+    @functools.cached_property
+    def _limits(self) -> dict[tuple[str, int], dt.timedelta]:
+        # every (stage, month) limit, computed once: limit() runs on every transition
+        return {
+            (stage, month): dt.timedelta(seconds=int(hours * self.multiplier(month) * 3600))
+            for stage, hours in self.base_hours.items()
+            for month in range(1, 13)
+        }
 
 
 @attrs.frozen

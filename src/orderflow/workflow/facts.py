@@ -45,6 +45,17 @@ class CapacitySchedule:
 
     def first_fit(self, units: Decimal, today: dt.date, deadline: dt.date) -> CapacitySlot | None:
         """The earliest slot ending between ``today`` and ``deadline`` with room for ``units``."""
+        slots = self.slots
+        if len(slots) <= 8:  # a plain scan beats building and using the index
+            best: CapacitySlot | None = None
+            for slot in slots:
+                if (
+                    today <= slot.end <= deadline
+                    and slot.free_units >= units
+                    and (best is None or (slot.start, slot.line) < (best.start, best.line))
+                ):
+                    best = slot
+            return best
         by_start, starts, longest = self._index
         # a slot that ends on or after today starts no earlier than today - longest
         for i in range(bisect.bisect_left(starts, today - longest), len(by_start)):
