@@ -10,6 +10,8 @@ from html.parser import HTMLParser
 import pytest
 
 from orderflow.exceptions import InputError
+from orderflow.metrics.calculators import ExceptionHeatmap
+from orderflow.policy.model import ExceptionCategory
 from orderflow.report import (
     HealthReport,
     RowStatus,
@@ -19,6 +21,7 @@ from orderflow.report import (
     render_html,
     render_json,
 )
+from orderflow.report._html import heatmap_svg
 from tests.report.fixtures import EVIL, FACTORY, POLICY, sample_report
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -203,3 +206,16 @@ def test_empty_month_renders() -> None:
     assert "No order needs attention this month." in page
     assert all(row.status is RowStatus.INFO for row in r.headline)
     assert read_json(render_json(r)) == r
+
+
+def test_heatmap_makes_room_for_long_category_labels() -> None:
+    def first_cell_x(label: str) -> float:
+        heatmap = ExceptionHeatmap(("x",), ("2026-W45",), ((3,),), 3)
+        svg = ET.fromstring(heatmap_svg(heatmap, [ExceptionCategory("x", label, "#ff0000")]))
+        cells = [r for r in svg.iter("{http://www.w3.org/2000/svg}rect") if r.find("*") is not None]
+        return float(cells[0].get("x", "0"))
+
+    short, long = first_cell_x("Logistics"), first_cell_x("Mould maintenance downtime " * 3)
+    assert short == 273  # the usual column: nothing moves for ordinary labels
+    # 81 characters at 12.5 px need well over 500 px before the first cell
+    assert long > 12.5 * 0.5 * 81 > short

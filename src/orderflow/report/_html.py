@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from html import escape
@@ -151,6 +152,12 @@ def _category_label(cat: ExceptionCategory) -> str:
     return f"{zh} {cat.label}" if zh else cat.label
 
 
+def _text_width(text: str, size: float) -> float:
+    """A generous estimate of rendered text width in px (wide CJK glyphs count double)."""
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
+    return size * (wide + 0.62 * (len(text) - wide))
+
+
 def _stage_colour(stage: str, i: int) -> str:
     return _STAGE_COLOURS.get(stage, _PALETTE[i % len(_PALETTE)])
 
@@ -211,7 +218,11 @@ def status_ring_svg(dist: _Dist) -> str:
 def heatmap_svg(heatmap: ExceptionHeatmap, categories: Sequence[ExceptionCategory]) -> str:
     """Incidents by category (rows, in the category's colour) and ISO week (columns)."""
     by_code = {c.code: c for c in categories}
-    label_w, cell_w, cell_h, top = 272, 56, 28, 34
+    cell_w, cell_h, top = 56, 28, 34
+    # wide enough for the longest label (policies may add categories with long names)
+    labels = {code: _category_label(by_code.get(code, ExceptionCategory(code, code, "#7f7f7f")))
+              for code in heatmap.categories}  # fmt: skip
+    label_w = math.ceil(max([272.0, *(_text_width(t, 12.5) + 28 for t in labels.values())]))
     width = label_w + cell_w * max(1, len(heatmap.weeks)) + 10
     height = top + cell_h * max(1, len(heatmap.categories)) + 26
     peak = heatmap.max_count or 1
@@ -232,7 +243,7 @@ def heatmap_svg(heatmap: ExceptionHeatmap, categories: Sequence[ExceptionCategor
         parts.append(
             f'<rect x="0" y="{y + 8}" width="12" height="12" rx="2" fill="{_e(cat.colour)}"/>'
             f'<text x="18" y="{y + cell_h / 2 + 5}" font-size="12.5" fill="#1f2937">'
-            f"{_e(_category_label(cat))}</text>"
+            f"{_e(labels[code])}</text>"
         )
         for j, week in enumerate(heatmap.weeks):
             n = heatmap.counts[i][j]
