@@ -52,6 +52,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate a plant year into a SQLite file."""
     from orderflow.simulate import PlantProfile, simulate_year
 
+    # checked before any file is touched: bad parameters leave no empty database behind
+    profile = PlantProfile(orders=args.orders, year=args.year)
     path = Path(args.db)
     if path.exists():
         if not args.replace:
@@ -64,7 +66,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         db=str(path) + "?synchronous=" + args.synchronous,
         frozen_at=dt.datetime(args.year - 1, 12, 31, tzinfo=dt.UTC),
     )
-    profile = PlantProfile(orders=args.orders, year=args.year)
     result = simulate_year(svc, profile, seed=args.seed, progress=not args.quiet)
     print(
         f"simulated {result.orders:,} orders: {result.transitions:,} transitions, "

@@ -154,6 +154,9 @@ def test_no_order_is_left_stuck(year: Year) -> None:
         {"keying_hours": (24.0,)},
         {"reconcile_weekday": 0},
         {"overdue_rechecks": -1},
+        {"orders": -5},
+        {"orders": 0},
+        {"products": 0},
     ],
 )
 def test_profile_refuses_nonsense(change: dict[str, Any]) -> None:

@@ -59,3 +59,7 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["audit", "verify", "--db", str(missing)]) == 1
     assert "no orderflow database" in capsys.readouterr().err
     assert not missing.exists()  # a read command leaves nothing behind
+    bad_year = tmp_path / "bad-year.db"
+    assert main(["simulate", "--db", str(bad_year), "--orders", "-5", "--quiet"]) == 1
+    assert "orders must be at least 1" in capsys.readouterr().err
+    assert not bad_year.exists()  # refused parameters leave no empty database to trip over

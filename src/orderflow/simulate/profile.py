@@ -50,7 +50,8 @@ class PlantProfile:
     expect, re-checks every few hours up to ``overdue_rechecks`` times. Each view leads
     to a support call with probability ``query_call_rate``.
 
-    Raises :class:`~orderflow.InputError` for a rate outside [0, 1], a reversed or
+    Raises :class:`~orderflow.InputError` for fewer than one order, customer, product or
+    component, a rate outside [0, 1], a reversed or
     negative range, no keying hour or one outside [0, 24), a weekday outside 1-7, or
     negative re-checks.
     """
@@ -80,6 +81,11 @@ class PlantProfile:
     holidays: tuple[tuple[dt.date, dt.date], ...] = HOLIDAYS_2026
 
     def __attrs_post_init__(self) -> None:
+        for name in ("orders", "customers", "products", "components"):
+            if getattr(self, name) < 1:
+                raise InputError(
+                    f"PlantProfile.{name} must be at least 1, got {getattr(self, name)}"
+                )
         rates = (
             "shortage_rate",
             "qc_failure_rate",
