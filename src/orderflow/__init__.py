@@ -34,6 +34,7 @@ from orderflow.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from orderflow.bootstrap import connect
     from orderflow.clock import Clock, FrozenClock, SystemClock
     from orderflow.domain import (
         BomLine,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
         new_order,
     )
     from orderflow.policy import Policy, PolicyStore, load_policy, parse_policy
+    from orderflow.service import HistoryEntry, OrderDraft, OrderService, Submission
     from orderflow.workflow import (
         CapacitySchedule,
         CapacitySlot,
@@ -63,9 +65,11 @@ if TYPE_CHECKING:
         load_definition,
     )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 _LAZY = {
+    "orderflow.bootstrap": ("connect",),
+    "orderflow.service": ("HistoryEntry", "OrderDraft", "OrderService", "Submission"),
     "orderflow.clock": ("Clock", "FrozenClock", "SystemClock"),
     "orderflow.domain": (
         "BomLine",
@@ -128,6 +132,7 @@ __all__ = [
     "GeoError",
     "GuardRegistry",
     "GuardResult",
+    "HistoryEntry",
     "IdempotencyConflict",
     "InboundPO",
     "InputError",
@@ -136,8 +141,10 @@ __all__ = [
     "MissingExtra",
     "NotFound",
     "Order",
+    "OrderDraft",
     "OrderLine",
     "OrderNumber",
+    "OrderService",
     "OrderflowError",
     "POStatus",
     "Policy",
@@ -148,6 +155,7 @@ __all__ = [
     "ProofError",
     "StockPosition",
     "StoreError",
+    "Submission",
     "SystemClock",
     "TamperDetected",
     "TransitionRefused",
@@ -156,6 +164,7 @@ __all__ = [
     "WorkflowDefinition",
     "WorkflowError",
     "__version__",
+    "connect",
     "default_definition",
     "load_definition",
     "load_policy",

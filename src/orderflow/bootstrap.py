@@ -15,6 +15,7 @@ from orderflow.geo.geocoder import Geocoder
 from orderflow.geo.router import Router
 from orderflow.ports import Store
 from orderflow.service import OrderService
+from orderflow.service.logmeta import stored_origin
 from orderflow.workflow import Workflow
 
 __all__ = ["connect", "open_store"]
@@ -58,22 +59,40 @@ def open_store(url: str, *, origin: str = DEFAULT_ORIGIN, **options: Any) -> Sto
 def connect(
     url: str = "sqlite:///orderflow.db",
     *,
-    origin: str = DEFAULT_ORIGIN,
+    origin: str | None = None,
     clock: Clock | None = None,
     workflow: Workflow | None = None,
     router: Router | None = None,
     geocoder: Geocoder | None = None,
+    number_prefix: str = "HY",
     **options: Any,
 ) -> OrderService:
     """An order service over the store at ``url``; ``options`` go to the store adapter.
 
-    With a ``router`` and a ``geocoder``, drafts without a factory are routed to the
-    nearest factory able to make them (R10).
+    ``origin`` names a NEW audit log (default ``orderflow.local/plant``); an existing
+    database keeps the origin it was created with, and naming another one raises
+    :class:`~orderflow.StoreError` naming both. With a ``router`` and a ``geocoder``,
+    drafts without a factory are routed to the nearest factory able to make them (R10).
+    ``number_prefix`` starts every order number the service assigns.
+
+    Example::
+
+        import orderflow
+
+        service = orderflow.connect("sqlite:///plant.db", origin="plant.example/ningbo")
     """
-    return OrderService(
-        open_store(url, origin=origin, **options),
-        clock=clock,
-        workflow=workflow,
-        router=router,
-        geocoder=geocoder,
-    )
+    store = open_store(url, origin=origin or DEFAULT_ORIGIN, **options)
+    try:
+        if origin is None:
+            store.origin = stored_origin(store) or DEFAULT_ORIGIN
+        return OrderService(
+            store,
+            clock=clock,
+            workflow=workflow,
+            router=router,
+            geocoder=geocoder,
+            number_prefix=number_prefix,
+        )
+    except BaseException:
+        store.close()
+        raise

@@ -1,4 +1,4 @@
-"""The ``orderflow`` command: demo, simulate, report, audit verify, warnings, erp."""
+"""The ``orderflow`` command: demo, simulate, report, order show, audit, warnings, erp."""
 
 from __future__ import annotations
 
@@ -13,20 +13,23 @@ from typing import TYPE_CHECKING
 
 from orderflow._batch import batch_gc
 from orderflow.cli_erp import add_erp_commands
+from orderflow.cli_evidence import add_evidence_commands, verify
 from orderflow.exceptions import InputError, OrderflowError
 
 if TYPE_CHECKING:
     from orderflow.report import ReportSection
     from orderflow.service import OrderService
 
-__all__ = ["main"]
+__all__ = ["main", "open_service"]
 
 DEMO_DB = "orderflow-demo.db"
 
 
-def _service(
+def open_service(
     db: str, *, frozen_at: dt.datetime | None = None, create: bool = False
 ) -> OrderService:
+    """The service over ``--db`` (a SQLite path or a store URL); a read command
+    (``create=False``) refuses a SQLite file that does not exist."""
     from orderflow.bootstrap import connect
     from orderflow.clock import FrozenClock
 
@@ -61,40 +64,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             return 2
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    svc = _service(
+    svc = open_service(
         create=True,
         db=str(path) + "?synchronous=" + args.synchronous,
         frozen_at=dt.datetime(args.year - 1, 12, 31, tzinfo=dt.UTC),
     )
     result = simulate_year(svc, profile, seed=args.seed, progress=not args.quiet)
+    anchor = svc.audit.store_checkpoint()  # the year's log, anchored (R5)
     print(
         f"simulated {result.orders:,} orders: {result.transitions:,} transitions, "
         f"{result.refusals:,} refusals, {result.incidents:,} incidents, "
         f"{result.queries:,} customer queries, {result.warnings:,} overdue warnings, "
         f"{result.rescheduled:,} dates rescheduled in {result.seconds:.1f} s "
-        f"({result.orders_per_second:,.0f} orders/s)"
+        f"({result.orders_per_second:,.0f} orders/s); checkpoint stored at {anchor.size:,} "
+        "entries"
     )
     svc.store.close()
-    return 0
-
-
-def _verify(db: str, deep: bool) -> tuple[int, float]:
-    svc = _service(db)
-    started = time.perf_counter()
-    checkpoint = svc.audit.verify(deep=deep)
-    elapsed = time.perf_counter() - started
-    print(
-        f"audit log verified: {checkpoint.size:,} entries, root "
-        f"{checkpoint.root.hex()[:16]}… in {elapsed:.2f} s"
-        + (" (every order replayed and matched)" if deep else "")
-    )
-    svc.store.close()
-    return checkpoint.size, elapsed
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    """Verify the audit log (and with --deep, replay every order)."""
-    _verify(args.db, args.deep)
     return 0
 
 
@@ -105,7 +90,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from orderflow.service.history import change_records, change_records_of
 
     sections = [_section(path) for path in args.section]
-    svc = _service(args.db)
+    svc = open_service(args.db)
     year, month = args.month
     policy = svc.policy
     period = Period.month(year, month, policy.timezone)
@@ -166,7 +151,7 @@ def _verified_ids(svc: OrderService) -> set[str]:
 
 def cmd_warnings(args: argparse.Namespace) -> int:
     """List orders past their stage deadline and audit new warnings."""
-    svc = _service(args.db)
+    svc = open_service(args.db)
     found = svc.sweep_warnings()
     for w in found[: args.limit]:
         flag = "ESCALATED" if w.escalated else "warning"
@@ -182,7 +167,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.replace = True
     started = time.perf_counter()
     cmd_simulate(args)
-    _verify(args.db, deep=False)
+    verify(args.db, deep=False)
     args.month = args.month or (args.year, 11)
     args.factory = ""
     args.trust_verified = True
@@ -239,17 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(func=cmd_report)
 
-    audit = sub.add_parser("audit", help="audit log tools")
-    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_sub.add_parser("verify", help="verify every entry, chain and the root")
-    verify.add_argument("--db", default=DEMO_DB)
-    verify.add_argument("--deep", action="store_true", help="also replay every order")
-    verify.set_defaults(func=cmd_verify)
-
     warnings = sub.add_parser("warnings", help="orders past their stage time limit")
     warnings.add_argument("--db", default=DEMO_DB)
     warnings.add_argument("--limit", type=int, default=50)
     warnings.set_defaults(func=cmd_warnings)
+    add_evidence_commands(sub)
     add_erp_commands(sub)
     return parser
 

@@ -10,7 +10,22 @@ import pendulum
 
 from orderflow.exceptions import InputError
 
-__all__ = ["Clock", "FrozenClock", "SystemClock", "check_timezone"]
+__all__ = ["Clock", "FrozenClock", "SystemClock", "check_timezone", "from_micros", "to_micros"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+_sub = dt.datetime.__sub__
+
+
+def to_micros(value: dt.datetime) -> int:
+    """Integer microseconds since the Unix epoch (exact, no float): how instants are stored."""
+    # the stdlib subtraction, also for pendulum instances (whose Interval lacks // timedelta)
+    return _sub(value, _EPOCH) // _US
+
+
+def from_micros(value: int) -> dt.datetime:
+    """The UTC instant ``value`` microseconds after the epoch."""
+    return _EPOCH + dt.timedelta(microseconds=value)
 
 
 def check_timezone(name: str) -> str:

@@ -153,10 +153,10 @@ class StoreError(OrderflowError):
 class NotFound(StoreError, KeyError):
     """No order (or other record) with the given key exists."""
 
-    def __init__(self, what: str, key: str) -> None:
+    def __init__(self, what: str, key: str, message: str | None = None) -> None:
         self.what = what
         self.key = key
-        super().__init__(f"no {what} with id {key!r}")
+        super().__init__(message or f"no {what} with id {key!r}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])

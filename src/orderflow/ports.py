@@ -97,8 +97,20 @@ class Store(Protocol):
         """Stored audit bytes in global log order, ``[start, stop)``."""
         ...
 
+    def audit_leaves(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        """The leaf hashes stored beside the entries, in global log order, ``[start, stop)``.
+
+        The verifier recomputes each from the entry's bytes and compares; checkpoints
+        are built from them without reading the entries themselves.
+        """
+        ...
+
     def audit_chain(self, chain: str) -> list[tuple[int, bytes]]:
         """``(global index, bytes)`` of one chain's entries in sequence order."""
+        ...
+
+    def in_transaction(self) -> bool:
+        """Whether the calling thread has a transaction of this store open."""
         ...
 
     def audit_size(self) -> int:

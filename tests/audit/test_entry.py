@@ -75,7 +75,7 @@ def test_encoding_is_sorted_compact_json_with_every_field() -> None:
         "qty": {"new": 100, "old": None},
     }
     assert obj["ctx"] == {"batch": "20260118-B03", "device": "pda-7"}
-    assert obj["prev"] == "00" * 32 and obj["seq"] == 0 and obj["v"] == 1
+    assert obj["prev"] == "00" * 32 and obj["seq"] == 0 and obj["v"] == 2
     assert obj["nonce"] == NONCE.hex() and obj["type"] == "created"
 
 
@@ -139,14 +139,14 @@ def test_direct_construction_is_validated_too() -> None:
     [
         lambda s: s.replace('"at":', ' "at":'),  # whitespace
         lambda s: s.replace('"actor":"sales.zhang",', "") + "",  # missing field
-        lambda s: s[:-1] + ',"v":1}',  # duplicate key
+        lambda s: s[:-1] + ',"v":2}',  # duplicate key
         lambda s: s.replace('"seq":0', '"seq":0.0'),  # float
         lambda s: s.replace('"seq":0', '"seq":-0'),  # non-canonical integer
         lambda s: s.replace("sales.zhang", "sales\\u002ezhang"),  # needless escape
         lambda s: s.replace('{"actor":"sales.zhang","at"', '{"at"').replace(
             '"changes"', '"actor":"sales.zhang","changes"'
         ),  # key order
-        lambda s: s.replace('"v":1', '"v":2'),
+        lambda s: s.replace('"v":2', '"v":3'),
         lambda s: s.replace('"type":"created"', '"type":"deleted"'),
         lambda s: s.replace('"prev":"00', '"prev":"zz'),
     ],

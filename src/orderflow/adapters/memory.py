@@ -85,7 +85,9 @@ class _MemoryTx:
         if (head.seq + 1 if head else 0) != seq:
             raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
         s._log.append((chain, data))
-        self._undo.append(lambda: s._log.__delitem__(-1))
+        s._leaves.append(leaf)
+        self._undo.append(s._log.pop)
+        self._undo.append(s._leaves.pop)
         self._set(s._heads, chain, ChainHead(seq, leaf))
         positions = s._chains.setdefault(chain, [])
         positions.append(len(s._log) - 1)
@@ -133,6 +135,7 @@ class MemoryStore:
             "erp_id": {},
         }
         self._log: list[tuple[str, bytes]] = []
+        self._leaves: list[bytes] = []
         self._heads: dict[str, ChainHead] = {}
         self._chains: dict[str, list[int]] = {}
         self._idem: dict[str, tuple[str, str]] = {}
@@ -162,6 +165,15 @@ class MemoryStore:
         """Stored audit bytes in global order."""
         with self._lock:
             return [data for _, data in self._log[start:stop]]
+
+    def audit_leaves(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        """Leaf hashes stored beside the entries, in global order."""
+        with self._lock:
+            return self._leaves[start:stop]
+
+    def in_transaction(self) -> bool:
+        """Whether the calling thread has a transaction open."""
+        return getattr(self._local, "tx", None) is not None
 
     def audit_chain(self, chain: str) -> list[tuple[int, bytes]]:
         """One chain's ``(index, bytes)`` in sequence order."""

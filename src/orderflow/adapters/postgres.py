@@ -612,17 +612,28 @@ class PostgresStore:
     # --- reads --------------------------------------------------------------------------
     def audit_entries(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         """Integrated audit bytes in global order, ``[start, stop)`` (integrates first)."""
+        return self._audit_column("data", start, stop)
+
+    def audit_leaves(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        """Stored leaf hashes in global order, ``[start, stop)`` (integrates first)."""
+        return self._audit_column("leaf", start, stop)
+
+    def _audit_column(self, column: str, start: int, stop: int | None) -> list[bytes]:
         self.integrate()
         if stop is None:
             rows = self._read(
-                "SELECT data FROM audit_log WHERE idx >= %s ORDER BY idx", (max(start, 0),)
+                f"SELECT {column} FROM audit_log WHERE idx >= %s ORDER BY idx", (max(start, 0),)
             )
         else:
             rows = self._read(
-                "SELECT data FROM audit_log WHERE idx >= %s AND idx < %s ORDER BY idx",
+                f"SELECT {column} FROM audit_log WHERE idx >= %s AND idx < %s ORDER BY idx",
                 (max(start, 0), stop),
             )
         return [bytes(r[0]) for r in rows]
+
+    def in_transaction(self) -> bool:
+        """Whether the calling thread has a transaction open."""
+        return getattr(self._local, "tx", None) is not None
 
     def audit_chain(self, chain: str) -> list[tuple[int, bytes]]:
         """One chain's integrated ``(index, bytes)`` in sequence order (integrates first)."""

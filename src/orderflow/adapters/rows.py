@@ -1,5 +1,8 @@
 """How an Order is laid out in a database row, shared by the SQL adapters.
 
+Nothing permanent depends on this layout: audit entries carry orders as named fields
+(:mod:`orderflow.service.codec`); a row is only the adapter's current copy.
+
 Decoding skips attrs validation (rows were validated when written) and builds the
 frozen order by filling its ``__dict__``: loading is on the hot path of every change.
 Instants are stored as integer microseconds since the epoch (UTC).
@@ -13,6 +16,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from orderflow.clock import from_micros, to_micros
 from orderflow.domain.order import Order, OrderLine
 
 __all__ = [
@@ -44,21 +48,6 @@ COLUMNS = (
     "deadline",
     "lines",
 )
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_US = dt.timedelta(microseconds=1)
-_sub = dt.datetime.__sub__
-
-
-def to_micros(value: dt.datetime) -> int:
-    """Integer microseconds since the Unix epoch (exact, no float)."""
-    # the stdlib subtraction, also for pendulum instances (whose Interval lacks // timedelta)
-    return _sub(value, _EPOCH) // _US
-
-
-def from_micros(value: int) -> dt.datetime:
-    """The UTC instant ``value`` microseconds after the epoch."""
-    return _EPOCH + dt.timedelta(microseconds=value)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -93,7 +82,7 @@ def order_to_row(order: Order) -> tuple[Any, ...]:
         to_micros(order.stage_entered_at),
         order.held_from,
         order.query_token_hash,
-        order.verification_code,
+        "",  # verification_code: 0.1.0 stored the slip code here; it is derived now
         order.delivery_address,
         order.erp_id,
         order.erp_number,
@@ -116,7 +105,7 @@ def _line(product: str, qty: str, price: str) -> OrderLine:
 def order_from_row(row: tuple[Any, ...] | list[Any]) -> Order:
     """Rebuild an order from :func:`order_to_row` values."""
     (oid, number, customer, factory, stage, version, requested, created, entered, held,
-     token, code, address, erp_id, erp_number, deadline, lines) = row  # fmt: skip
+     token, _code, address, erp_id, erp_number, deadline, lines) = row  # fmt: skip
     order = object.__new__(Order)
     order.__dict__.update(
         id=oid,
@@ -131,7 +120,6 @@ def order_from_row(row: tuple[Any, ...] | list[Any]) -> Order:
         version=version,
         held_from=held,
         query_token_hash=token,
-        verification_code=code,
         delivery_address=address,
         erp_id=erp_id,
         erp_number=erp_number,

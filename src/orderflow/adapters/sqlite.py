@@ -70,7 +70,10 @@ _UPDATE_STATE = (
     "deadline = ? WHERE id = ? AND version = ?"
 )
 _FIXED = tuple(
-    c for c in COLUMNS if c not in ("stage", "version", "stage_entered_at", "held_from", "deadline")
+    c
+    for c in COLUMNS
+    if c
+    not in ("stage", "version", "stage_entered_at", "held_from", "deadline", "verification_code")
 )
 _fixed = operator.attrgetter(*_FIXED)  # tuple equality checks identity first, in C
 
@@ -593,12 +596,23 @@ class SqliteStore:
     # --- reads --------------------------------------------------------------------------
     def audit_entries(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         """Stored audit bytes in global order (index = rowid - 1)."""
+        return self._audit_column("data", start, stop)
+
+    def audit_leaves(self, start: int = 0, stop: int | None = None) -> list[bytes]:
+        """Stored leaf hashes in global order, as written beside each entry."""
+        return self._audit_column("leaf", start, stop)
+
+    def _audit_column(self, column: str, start: int, stop: int | None) -> list[bytes]:
         hi = -1 if stop is None else stop
         rows = self._read(
-            "SELECT data FROM audit_log WHERE idx > ? AND (? < 0 OR idx <= ?) ORDER BY idx",
+            f"SELECT {column} FROM audit_log WHERE idx > ? AND (? < 0 OR idx <= ?) ORDER BY idx",
             (start, hi, hi),
         )
         return [bytes(r[0]) for r in rows]
+
+    def in_transaction(self) -> bool:
+        """Whether the calling thread has a transaction open."""
+        return getattr(self._local, "tx", None) is not None
 
     def audit_chain(self, chain: str) -> list[tuple[int, bytes]]:
         """One chain's ``(index, bytes)`` in sequence order."""

@@ -33,6 +33,7 @@ __all__ = [
     "FIRST_SEQ",
     "GENESIS_HASH",
     "SCHEMA_VERSION",
+    "SUPPORTED_VERSIONS",
     "AuditEntry",
     "ChainHead",
     "EntryType",
@@ -44,8 +45,16 @@ __all__ = [
     "next_entry",
 ]
 
-SCHEMA_VERSION = 1
-"""Version written in the ``v`` field of every entry."""
+SCHEMA_VERSION = 2
+"""Version written in the ``v`` field of every new entry.
+
+The layout of an entry is the same in every version; the version says how its payload
+(``changes`` and ``ctx``) reads. Version 1 (orderflow 0.1.0) kept a new order as a
+positional row in the ``created`` entry; version 2 keeps it as named fields. Both verify
+and replay (see the audit guide's payload table)."""
+
+SUPPORTED_VERSIONS = (1, 2)
+"""Entry versions this code verifies and replays."""
 
 FIRST_SEQ = 0
 """Sequence number of the first entry of an order."""
@@ -256,8 +265,11 @@ class AuditEntry:
             _check_changes(self.changes)
         if self.context:
             _check_context(self.context)
-        if self.version != SCHEMA_VERSION:
-            raise InputError(f"unsupported audit schema version {self.version!r}")
+        if self.version not in SUPPORTED_VERSIONS:
+            raise InputError(
+                f"unsupported audit schema version {self.version!r}: this orderflow reads "
+                f"versions {', '.join(map(str, SUPPORTED_VERSIONS))}; upgrade orderflow"
+            )
 
     @property
     def changes_map(self) -> dict[str, tuple[Scalar, Scalar]]:
@@ -395,7 +407,7 @@ def decode(data: bytes) -> AuditEntry:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InputError(f"audit entry is not canonical JSON: {exc}") from None
     if not isinstance(obj, dict) or tuple(sorted(obj)) != tuple(sorted(_KEYS)):
-        raise InputError("audit entry does not have exactly the fields of schema version 1")
+        raise InputError("audit entry does not have exactly the fields of an audit entry")
     try:
         changes_obj = obj["changes"]
         ctx_obj = obj["ctx"]

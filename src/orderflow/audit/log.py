@@ -172,6 +172,7 @@ def verify_log(
     *,
     checkpoints: Iterable[Checkpoint] = (),
     origin: str | None = None,
+    stored_leaves: Sequence[bytes] | None = None,
 ) -> Checkpoint:
     """Verify a whole log from its stored bytes in global order; return its checkpoint.
 
@@ -179,7 +180,9 @@ def verify_log(
     is checked, and the root at each trusted checkpoint's size is compared
     (``expected_checkpoint`` plus any older ``checkpoints``, which narrow down
     where a root mismatch lies). Entries beyond the largest checkpoint are
-    checked for chain consistency only.
+    checked for chain consistency only. ``stored_leaves`` are the leaf hashes a
+    store keeps beside the entries: each must equal the hash of its entry's bytes,
+    which catches a changed entry even where no later entry links to it.
 
     Raises :class:`~orderflow.exceptions.TamperDetected` with the first bad
     index and a ``kind``: ``edited``, ``missing``, ``reordered``,
@@ -188,12 +191,18 @@ def verify_log(
     data = stored if isinstance(stored, list) else list(stored)
     sha = hashlib.sha256
     leaves = [sha(b"\x00" + d).digest() for d in data]
+    leaf_error = None if stored_leaves is None else _leaf_mismatch(data, leaves, stored_leaves)
     bad = _fast_chain_check(data, leaves)
     if bad is not None:
         found = _diagnose(data, leaves) or TamperDetected(
             bad, "edited", "entry does not continue its order's chain"
         )
-        raise _first_malformed(data, found.first_bad_index) or found
+        found = _first_malformed(data, found.first_bad_index) or found
+        if leaf_error is not None and leaf_error.first_bad_index < found.first_bad_index:
+            raise leaf_error
+        raise found
+    if leaf_error is not None:
+        raise leaf_error
     trusted = sorted(
         [*checkpoints, *([expected_checkpoint] if expected_checkpoint else [])],
         key=lambda c: c.size,
@@ -225,6 +234,24 @@ def verify_log(
     else:
         raise InputError("an empty log has no origin: pass origin= or expected_checkpoint=")
     return Checkpoint(name, len(data), _root_from_levels(levels, len(data)))
+
+
+def _leaf_mismatch(
+    data: Sequence[bytes], leaves: Sequence[bytes], stored: Sequence[bytes]
+) -> TamperDetected | None:
+    """The first entry whose bytes no longer hash to the leaf stored beside it."""
+    if len(stored) != len(data):
+        return TamperDetected(
+            min(len(stored), len(data)),
+            "missing",
+            f"the store holds {len(data)} entries but {len(stored)} leaf hashes",
+        )
+    if list(stored) == list(leaves):  # one C-level comparison on the common path
+        return None
+    i = next(i for i, (a, b) in enumerate(zip(leaves, stored, strict=True)) if a != b)
+    return _first_malformed(data, i) or TamperDetected(
+        i, "edited", f"entry {i}'s bytes no longer hash to the leaf stored beside it"
+    )
 
 
 def _origin_of(data: bytes) -> str:

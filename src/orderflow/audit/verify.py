@@ -14,6 +14,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,14 @@ def _describe(report: BundleReport) -> list[str]:
     return lines
 
 
+def _read_key(value: str) -> str:
+    """A verifier key given as text, or as the path of a ``.vkey`` file holding it."""
+    if os.path.isfile(value):
+        with open(value, encoding="utf-8") as fh:
+            return fh.read().strip()
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the verifier; return the exit code (see the module docstring)."""
     parser = argparse.ArgumentParser(
@@ -74,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="VKEY",
-        help="trusted verifier key name+hexid+base64key (repeatable)",
+        help="trusted verifier key name+hexid+base64key, or a .vkey file (repeatable)",
     )
     parser.add_argument(
         "--previous",
@@ -92,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.previous:
             with open(args.previous, encoding="utf-8") as fh:
                 previous, _ = split_checkpoint(fh.read())
-        report = verify_bundle(text, args.key, previous=previous)
+        keys = [_read_key(k) for k in args.key]
+        report = verify_bundle(text, keys, previous=previous)
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read input: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -112,7 +112,6 @@ class Order:
     version: int = 0
     held_from: str | None = None
     query_token_hash: str = ""
-    verification_code: str = ""
     delivery_address: str = ""
     erp_id: str = ""
     erp_number: str = ""
@@ -159,10 +158,11 @@ def new_order(
     erp_number: str = "",
     deadline: dt.datetime | None = None,
 ) -> tuple[Order, str]:
-    """Create an order with a fresh id, query token and 6-digit slip code.
+    """Create an order with a fresh id and query token.
 
     Returns ``(order, query_token)``. The token (>= 128 bits) is for the customer's link
-    and is returned only here; the order keeps its hash.
+    and is returned only here; the order keeps its hash. The 6-digit slip code is not
+    part of the order: the service derives it (:meth:`OrderService.slip_code`).
     """
     token = secrets.token_urlsafe(16)
     if isinstance(number, str):
@@ -179,7 +179,6 @@ def new_order(
         created_at=created_at,
         stage_entered_at=created_at,
         query_token_hash=query_token_hash(token),
-        verification_code=f"{secrets.randbelow(1_000_000):06d}",
         delivery_address=delivery_address,
         erp_id=erp_id,
         erp_number=erp_number,

@@ -115,6 +115,10 @@ class Policy:
     status_update_tolerance_minutes: int = 15
     exception_closure_target_hours: Decimal = Decimal(4)
     timezone: str = "Asia/Shanghai"
+    checkpoint_every_entries: int = 10_000
+    """Store a checkpoint of the audit log after this many new entries (R5) ..."""
+    checkpoint_every_seconds: int = 3_600
+    """... or when this many seconds passed since the last one and the log grew."""
 
     def category(self, code: str) -> ExceptionCategory:
         """The exception category with ``code``; :class:`~orderflow.PolicyError` if unknown."""

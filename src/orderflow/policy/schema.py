@@ -83,6 +83,8 @@ class _PolicyDoc(_Strict):
     status_update_tolerance_minutes: int = Field(default=15, ge=0)
     exception_closure_target_hours: Decimal = Field(default=Decimal(4), gt=0)
     timezone: str = "Asia/Shanghai"
+    checkpoint_every_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+    checkpoint_every_seconds: int = Field(default=3_600, ge=1, le=31 * 24 * 3600)
 
     @field_validator("exception_categories")
     @classmethod
@@ -133,6 +135,8 @@ class _PolicyDoc(_Strict):
             status_update_tolerance_minutes=self.status_update_tolerance_minutes,
             exception_closure_target_hours=self.exception_closure_target_hours,
             timezone=self.timezone,
+            checkpoint_every_entries=self.checkpoint_every_entries,
+            checkpoint_every_seconds=self.checkpoint_every_seconds,
         )
 
 

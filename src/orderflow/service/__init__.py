@@ -1,23 +1,34 @@
-"""The service layer: one transaction per operation over a store (R2, R5, R6, R9, R11)."""
+"""The service layer: use cases over one unit of work (R2, R5, R6, R9, R11).
+
+:class:`OrderService` is the facade an integrator holds; each of its methods is a use
+case in a small module (:mod:`~orderflow.service.orders`, :mod:`~orderflow.service.scans`,
+:mod:`~orderflow.service.incidents`, :mod:`~orderflow.service.queries`,
+:mod:`~orderflow.service.policies`, :mod:`~orderflow.service.masterdata`) over one
+:class:`~orderflow.service.runtime.Runtime`.
+"""
 
 from __future__ import annotations
 
-from orderflow.service.core import (
-    DEFAULT_EFFECTS,
-    OrderDraft,
-    OrderService,
-    ScanResult,
-    Submission,
-)
-from orderflow.service.queries import STAGE_LABELS, AuditReader, customer_status, slip_status
+from orderflow.service.auditing import AuditReader
+from orderflow.service.checkpoints import StoredCheckpoint
+from orderflow.service.effects import DEFAULT_EFFECTS, Effect, EffectContext
+from orderflow.service.facade import OrderService
+from orderflow.service.history import HistoryEntry
+from orderflow.service.orders import OrderDraft
+from orderflow.service.queries import NO_SUCH_CODE, NO_SUCH_SLIP
 from orderflow.service.records import PurchasingAlert
+from orderflow.service.results import ScanResult, Submission
 from orderflow.service.views import CustomerStatus, Shortage, SlipStatus, StageVisit
 
 __all__ = [
     "DEFAULT_EFFECTS",
-    "STAGE_LABELS",
+    "NO_SUCH_CODE",
+    "NO_SUCH_SLIP",
     "AuditReader",
     "CustomerStatus",
+    "Effect",
+    "EffectContext",
+    "HistoryEntry",
     "OrderDraft",
     "OrderService",
     "PurchasingAlert",
@@ -25,7 +36,6 @@ __all__ = [
     "Shortage",
     "SlipStatus",
     "StageVisit",
+    "StoredCheckpoint",
     "Submission",
-    "customer_status",
-    "slip_status",
 ]

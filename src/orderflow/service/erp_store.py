@@ -30,7 +30,7 @@ from typing import Any, Literal, cast
 
 import attrs
 
-from orderflow.adapters.rows import encode_lines, from_micros, to_micros
+from orderflow.clock import from_micros, to_micros
 from orderflow.domain import Order
 from orderflow.erp.ports import (
     ErpKey,
@@ -44,7 +44,9 @@ from orderflow.erp.records import ChangeValue
 from orderflow.erp.records import OrderDraft as ErpDraft
 from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError
 from orderflow.ports import StoreTx
-from orderflow.service.core import OrderDraft, OrderService, _decode_order, _encode_order
+from orderflow.service.codec import field_value
+from orderflow.service.facade import OrderService
+from orderflow.service.orders import OrderDraft, field_update
 
 __all__ = ["CURSOR", "QUARANTINE", "ROW", "ServiceErpStore", "ServiceUnitOfWork"]
 
@@ -121,6 +123,7 @@ class _Orders:
         idempotency_key: str,
     ) -> Order:
         svc = self._svc
+        rt = svc.runtime
         fields: dict[str, Any] = dict(values)
         unknown = sorted(set(fields) - UPDATABLE)
         if unknown or not changes:
@@ -130,10 +133,10 @@ class _Orders:
             )
 
         def body(tx: StoreTx) -> Order:
-            order = svc._load(tx, order_id, for_update=True)
+            order = rt.load(tx, order_id, for_update=True)
             if order.version != expected_version:
                 raise ConcurrencyConflict(order_id, expected_version)
-            who = svc._who(actor, order.factory_id, "change")
+            who = rt.who(actor, order.factory_id, "change")
             initial = svc.workflow.definition.initial
             late = sorted(BEFORE_KITTING & set(fields))
             if late and order.stage != initial:
@@ -146,13 +149,16 @@ class _Orders:
             if "lines" in fields:
                 # the per-line items name what changed; the whole value lets the
                 # order be replayed from its chain (AuditReader.verify(deep=True))
-                entry["lines"] = (encode_lines(order.lines), encode_lines(new.lines))
-            svc._field_update(tx, order, new, actor=who, changes=entry, key=idempotency_key,
-                              context={"source": "erp"})  # fmt: skip
+                entry["lines"] = (
+                    field_value("lines", order.lines),
+                    field_value("lines", new.lines),
+                )
+            field_update(rt, tx, order, new, actor=who, changes=entry, key=idempotency_key,
+                         context={"source": "erp"})  # fmt: skip
             return new
 
         args = {"order": order_id, "changes": dict(changes), "expected": expected_version}
-        return svc._once(idempotency_key, "erp_update", args, body, _encode_order, _decode_order)
+        return rt.once(idempotency_key, "erp_update", args, body, Order)
 
     def cancel_order(
         self, order_id: str, reason: str, *, actor: str, idempotency_key: str

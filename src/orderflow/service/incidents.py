@@ -2,25 +2,36 @@
 
 Opening or resolving an incident and raising a timeout warning are ``exception`` audit
 entries on the order's chain (they bump the order's version); query events are kept as
-compact documents for the self-service metrics.
+compact documents for the self-service metrics. The use cases are the functions after
+the storage helpers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
-from orderflow.adapters.rows import from_micros, to_micros
-from orderflow.domain.incident import Incident
+from orderflow.clock import from_micros, to_micros
+from orderflow.domain.incident import Incident, open_incident, resolve_incident
+from orderflow.exceptions import NotFound
 from orderflow.metrics import QueryEvent
 from orderflow.ports import StoreTx
 from orderflow.serialization import from_json, to_json
+from orderflow.service.orders import exception_entry
+from orderflow.service.runtime import ActorLike, Runtime
+from orderflow.workflow.timeouts import DueWarning, due_warnings
 
 __all__ = [
     "INCIDENT",
     "QUERY",
     "WARNED",
+    "every",
+    "open_",
     "read_incident",
     "read_queries",
+    "record_queries",
+    "resolve",
+    "sweep_warnings",
     "write_incident",
     "write_query",
 ]
@@ -61,3 +72,98 @@ def read_queries(tx: StoreTx, since: dt.datetime | None = None) -> list[QueryEve
             continue
         out.append(QueryEvent(order_id, kind, from_micros(int(at)), shown or None))
     return out
+
+
+# --- use cases --------------------------------------------------------------------------
+def open_(
+    rt: Runtime,
+    order_id: str,
+    category: str,
+    *,
+    actor: ActorLike,
+    device: str = "",
+    batch: str = "",
+    note: str = "",
+    idempotency_key: str | None = None,
+) -> Incident:
+    """Open an exception of a policy category on an order (R5: operator, device, batch)."""
+
+    def body(tx: StoreTx) -> Incident:
+        order = rt.load(tx, order_id, for_update=True)
+        who = rt.who(actor, order.factory_id, "change")
+        now = rt.now()
+        incident = open_incident(rt.policy, order_id=order.id, category=category,
+                                 opened_at=now, operator=who, device=device, batch=batch,
+                                 note=note)  # fmt: skip
+        write_incident(tx, incident)
+        ctx = {"action": "opened", "incident": incident.id, "category": category,
+               "device": device, "batch": batch}  # fmt: skip
+        exception_entry(rt, tx, order, actor=who, at=now, context=ctx, key=idempotency_key)
+        return incident
+
+    args = {"order": order_id, "category": category, "device": device, "batch": batch,
+            "note": note}  # fmt: skip
+    return rt.once(idempotency_key, "open_incident", args, body, Incident)
+
+
+def resolve(
+    rt: Runtime,
+    incident_id: str,
+    root_cause: str,
+    *,
+    actor: ActorLike,
+    idempotency_key: str | None = None,
+) -> Incident:
+    """Close an incident with its root cause; the closure time is measured (R8)."""
+
+    def body(tx: StoreTx) -> Incident:
+        incident = read_incident(tx, incident_id)
+        if incident is None:
+            raise NotFound("incident", incident_id)
+        order = rt.load(tx, incident.order_id, for_update=True)
+        who = rt.who(actor, order.factory_id, "change")
+        now = rt.now()
+        closed = resolve_incident(incident, root_cause, who, now)
+        write_incident(tx, closed)
+        ctx = {"action": "resolved", "incident": incident.id,
+               "category": incident.category, "root_cause": root_cause}  # fmt: skip
+        exception_entry(rt, tx, order, actor=who, at=now, context=ctx, key=idempotency_key)
+        return closed
+
+    args = {"incident": incident_id, "root_cause": root_cause}
+    return rt.once(idempotency_key, "resolve_incident", args, body, Incident)
+
+
+def every(rt: Runtime) -> list[Incident]:
+    """Every incident, open and resolved."""
+    with rt.store.transaction() as tx:
+        return [from_json(body, Incident) for _, body in tx.docs(INCIDENT)]
+
+
+def sweep_warnings(rt: Runtime, *, escalate_after: float = 2.0) -> list[DueWarning]:
+    """Find orders past their stage deadline now; audit each warning once per stage visit."""
+    now = rt.now()
+    found = due_warnings(rt.store.orders_due(now), now, escalate_after=escalate_after)
+    for warning in found:
+        level = "escalation" if warning.escalated else "warning"
+        with rt.store.transaction() as tx:
+            order = rt.load(tx, warning.order_id, for_update=True)
+            mark = f"{order.id}/{order.stage}@{to_micros(order.stage_entered_at)}:{level}"
+            if order.deadline is None or order.deadline >= now or tx.get_doc(WARNED, mark):
+                continue
+            tx.put_doc(WARNED, mark, "1")
+            ctx = {"action": f"timeout_{level}", "stage": order.stage,
+                   "deadline": str(to_micros(order.deadline))}  # fmt: skip
+            exception_entry(rt, tx, order, actor="orderflow", at=now, context=ctx)
+        rt.committed()
+    return found
+
+
+def record_queries(rt: Runtime, events: Iterable[QueryEvent]) -> int:
+    """Store customer query events (sent, opened, viewed, called) in one transaction."""
+    count = 0
+    with rt.store.transaction() as tx:
+        for event in events:
+            write_query(tx, event, count)
+            count += 1
+    return count

@@ -20,6 +20,7 @@ from orderflow.serialization import from_json, to_json
 from orderflow.workflow import CapacitySchedule, CapacitySlot
 
 __all__ = [
+    "ALERT",
     "CAPACITY",
     "COMPONENT",
     "CUSTOMER",
@@ -27,6 +28,8 @@ __all__ = [
     "PRODUCT",
     "PurchasingAlert",
     "StockLevel",
+    "add_exposure",
+    "bump_streak",
     "capacity_schedule",
     "get_typed",
     "inbound_pos",
@@ -83,6 +86,18 @@ def read_decimal(tx: StoreTx, kind: str, key: str, *, for_update: bool = False) 
     """A number document (0 when absent)."""
     body = tx.get_doc(kind, key, for_update=for_update)
     return Decimal(body) if body else Decimal(0)
+
+
+def add_exposure(tx: StoreTx, customer_id: str, delta: Decimal) -> None:
+    """Book ``delta`` onto a customer's open exposure (accepted, undelivered orders)."""
+    current = read_decimal(tx, EXPOSURE, customer_id, for_update=True)
+    tx.put_doc(EXPOSURE, customer_id, str(current + delta))
+
+
+def bump_streak(tx: StoreTx, product: str, *, on_time: bool) -> None:
+    """One more on-time delivery of ``product`` in a row, or back to zero (R4 ladder)."""
+    streak = int(tx.get_doc(STREAK, product, for_update=True) or 0)
+    tx.put_doc(STREAK, product, str(streak + 1 if on_time else 0))
 
 
 def inbound_pos(tx: StoreTx, component: str) -> tuple[InboundPO, ...]:

@@ -54,7 +54,7 @@ from orderflow.exceptions import (
     TransitionRefused,
 )
 from orderflow.ports import Store
-from orderflow.service import OrderDraft, OrderService
+from orderflow.service import NO_SUCH_CODE, NO_SUCH_SLIP, OrderDraft, OrderService
 from orderflow.workflow import CapacitySlot
 
 __all__ = ["StoreContract", "seeded_service"]
@@ -338,13 +338,16 @@ class StoreContract:
         assert "C001" not in repr(view) and sub.order.id not in repr(view)
         with pytest.raises(NotFound) as unknown:
             svc.customer_status("x" * 22)
+        code = svc.slip_code(sub.order.id, actor="s")
+        assert len(code) == 6 and code.isdigit()
+        assert svc.slip_status(sub.order.number, code).number == sub.order.number
         with pytest.raises(NotFound) as wrong_code:
-            svc.slip_status(
-                sub.order.number, "000000" if sub.order.verification_code != "000000" else "111111"
-            )
+            svc.slip_status(sub.order.number, "000000" if code != "000000" else "111111")
         with pytest.raises(NotFound) as no_order:
             svc.slip_status("HY20990101-1", "123456")
-        assert str(unknown.value) == str(wrong_code.value) == str(no_order.value)
+        # one answer per lookup, whether the order is unknown or the code is wrong
+        assert str(unknown.value) == NO_SUCH_CODE
+        assert str(wrong_code.value) == str(no_order.value) == NO_SUCH_SLIP
 
     def test_tampering_is_detected(self, store: Store) -> None:
         svc = seeded_service(store)

@@ -202,7 +202,6 @@ def orders(
         stage_entered_at=created,
         version=draw(st.integers(0, 50)),
         query_token_hash=query_token_hash(draw(st.text(min_size=1, max_size=8))),
-        verification_code=f"{draw(st.integers(0, 999_999)):06d}",
         delivery_address=draw(st.text(max_size=30)),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from orderflow.workflow.definition import (
     DEFAULT_DEFINITION,
     RETURN,
+    StageLabel,
     Transition,
     WorkflowDefinition,
     default_definition,
@@ -45,6 +46,7 @@ __all__ = [
     "Guard",
     "GuardRegistry",
     "GuardResult",
+    "StageLabel",
     "Transition",
     "Workflow",
     "WorkflowDefinition",

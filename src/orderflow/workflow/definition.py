@@ -8,7 +8,8 @@ transition that would let an order skip a mandatory stage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 import attrs
 
@@ -28,6 +29,24 @@ RETURN = "@return"
 
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
+
+
+@attrs.frozen
+class StageLabel:
+    """How a stage is named to people: zh-CN first, then English (customer page, slip,
+    report)."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.zh} {self.en}" if self.zh != self.en else self.zh
+
+
+def _labels(value: Mapping[str, StageLabel | tuple[str, str]]) -> Mapping[str, StageLabel]:
+    return MappingProxyType(
+        {k: v if isinstance(v, StageLabel) else StageLabel(*v) for k, v in value.items()}
+    )
 
 
 def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
@@ -64,6 +83,17 @@ class WorkflowDefinition:
     initial: str
     terminal: tuple[str, ...] = attrs.field(converter=_strings)
     transitions: tuple[Transition, ...] = attrs.field(converter=_transitions)
+    labels: Mapping[str, StageLabel] = attrs.field(factory=dict, converter=_labels, hash=False)
+    """Bilingual names of the stages; a stage without one is shown by its code."""
+
+    def label(self, stage: str) -> StageLabel:
+        """The stage's :class:`StageLabel` (its code in both languages if it has none)."""
+        found = self.labels.get(stage)
+        return found if found is not None else StageLabel(stage, stage)
+
+    def label_table(self) -> dict[str, StageLabel]:
+        """Every stage's label, in definition order: the one table pages and reports use."""
+        return {s: self.label(s) for s in self.stages}
 
     def outgoing(self, stage: str) -> tuple[Transition, ...]:
         """The transitions that may fire from ``stage``."""
@@ -91,6 +121,7 @@ def _problems(d: WorkflowDefinition, known_guards: set[str] | None) -> list[str]
         out.append("stages: a stage is listed twice")
     if not d.mainline:
         out.append("mainline: at least one mandatory stage is needed")
+    out.extend(f"labels: unknown stage {s!r}" for s in d.labels if s not in stages)
     for where, names in (("mainline", d.mainline), ("terminal", d.terminal)):
         out.extend(f"{where}: unknown stage {s!r}" for s in names if s not in stages)
     if len(set(d.mainline)) != len(d.mainline):
@@ -245,6 +276,15 @@ def default_definition() -> WorkflowDefinition:
             Transition("hold", _ACTIVE, "on_hold", requires_reason=True, description="put on hold"),
             Transition("resume", ("on_hold",), RETURN, description="back to the held stage"),
         ),
+        labels={
+            "pending_review": ("待审核", "Pending review"),
+            "kitting_locked": ("齐套锁定", "Kitting locked"),
+            "production_dispatched": ("生产中", "In production"),
+            "qc_released": ("质检放行", "QC released"),
+            "delivered": ("已签收", "Delivered"),
+            "cancelled": ("已取消", "Cancelled"),
+            "on_hold": ("暂停", "On hold"),
+        },
     )
 
 

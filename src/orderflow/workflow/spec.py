@@ -18,7 +18,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderflow.exceptions import DefinitionError
-from orderflow.workflow.definition import Transition, WorkflowDefinition
+from orderflow.workflow.definition import StageLabel, Transition, WorkflowDefinition
 
 __all__ = [
     "definition_document",
@@ -40,6 +40,12 @@ class _TransitionDoc(BaseModel):
     description: str = ""
 
 
+class _LabelDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
 class _DefinitionDoc(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1)
@@ -48,6 +54,7 @@ class _DefinitionDoc(BaseModel):
     initial: str
     terminal: list[str] = Field(default_factory=list)
     transitions: list[_TransitionDoc] = Field(min_length=1)
+    labels: dict[str, _LabelDoc] = Field(default_factory=dict)
 
 
 def parse_definition(
@@ -82,6 +89,7 @@ def parse_definition(
             )
             for t in doc.transitions
         ],
+        labels={k: StageLabel(v.zh, v.en) for k, v in doc.labels.items()},
     )
     definition.check(known_guards)
     return definition
@@ -106,6 +114,7 @@ def definition_document(definition: WorkflowDefinition) -> dict[str, Any]:
             }
             for t in definition.transitions
         ],
+        "labels": {k: {"zh": v.zh, "en": v.en} for k, v in definition.labels.items()},
     }
 
 

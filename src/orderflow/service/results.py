@@ -1,0 +1,121 @@
+"""What the service's operations return, and how a result is kept for a retried call.
+
+An operation run under an idempotency key stores its result through the one cattrs
+converter (:mod:`orderflow.serialization`): a retry with the same key returns a value
+equal to the first call's, measured guard values included. Only the customer's query
+token is never stored; a retried :class:`Submission` has ``query_token=None`` and still
+compares equal (the token is left out of equality).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import attrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from orderflow.domain import Order, StockPosition
+from orderflow.exceptions import StoreError
+from orderflow.serialization import converter, from_json, to_json
+from orderflow.service.records import PurchasingAlert
+from orderflow.workflow import GuardResult
+
+__all__ = ["ScanResult", "Submission", "decode_result", "encode_result"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Submission:
+    """A submitted order with the R2 three-fold check results.
+
+    ``query_token`` (the customer's secret link code) is only returned by the call that
+    created the order; a retried call with the same idempotency key gets ``None``, and
+    the two results still compare equal.
+    """
+
+    order: Order
+    checks: tuple[GuardResult, ...]
+    query_token: str | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        """True when credit, kitting and capacity checks all passed."""
+        return all(c.ok for c in self.checks)
+
+
+@attrs.frozen
+class ScanResult:
+    """The stock after a warehouse scan and the purchasing alert it raised, if any (R6)."""
+
+    position: StockPosition
+    alert: PurchasingAlert | None
+
+
+# Measured guard values are open-ended (decimals, counts, dates, nested maps); each keeps
+# its type through a one-key tag so that a stored result reads back equal.
+def _tag(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return {"list": [_tag(v) for v in value]}
+    if isinstance(value, dict | MappingProxyType):
+        return {"map": {str(k): _tag(v) for k, v in value.items()}}
+    raise StoreError(f"cannot keep a measured value of type {type(value).__name__}")
+
+
+def _untag(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    ((kind, body),) = value.items()
+    if kind == "decimal":
+        return Decimal(body)
+    if kind == "datetime":
+        return dt.datetime.fromisoformat(body)
+    if kind == "date":
+        return dt.date.fromisoformat(body)
+    if kind == "list":
+        return [_untag(v) for v in body]
+    return {k: _untag(v) for k, v in body.items()}
+
+
+def _unstructure_guard(result: GuardResult) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "code": result.code,
+        "message": result.message,
+        "measured": {k: _tag(v) for k, v in result.measured.items()},
+    }
+
+
+def _structure_guard(data: Any, _: type) -> GuardResult:
+    measured = {k: _untag(v) for k, v in data["measured"].items()}
+    return GuardResult(data["ok"], data["code"], data["message"], measured)
+
+
+converter.register_unstructure_hook(GuardResult, _unstructure_guard)
+converter.register_structure_hook(GuardResult, _structure_guard)
+# the query token is a secret: no payload the converter writes ever carries it
+converter.register_unstructure_hook(
+    Submission,
+    make_dict_unstructure_fn(Submission, converter, query_token=override(omit=True)),
+)
+
+
+def encode_result(value: Any) -> str:
+    """The stored form of an operation's result."""
+    return to_json(value)
+
+
+def decode_result(text: str, cls: type[T]) -> T:
+    """A stored result read back as ``cls``."""
+    return from_json(text, cls)

@@ -1,0 +1,187 @@
+"""What every use case runs on: the store (the unit of work), clock, policy, workflow, access.
+
+The use cases (:mod:`~orderflow.service.orders`, :mod:`~orderflow.service.stock_ops`,
+:mod:`~orderflow.service.incident_ops`, :mod:`~orderflow.service.policies`, ...) are plain
+functions over one :class:`Runtime`; :class:`~orderflow.service.OrderService` is a thin
+facade that holds one. The runtime owns the three things every write shares: who the
+actor is (R10 scopes), how an audit entry is appended to a chain (R5), and running an
+operation at most once per idempotency key, with its result kept through the converter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from orderflow.audit import AuditEntry, EntryType, encode, leaf_hash, next_entry
+from orderflow.clock import Clock, SystemClock, from_micros, to_micros
+from orderflow.domain import Order
+from orderflow.exceptions import IdempotencyConflict, InputError, NotFound, StoreError
+from orderflow.geo.access import DEFAULT_POLICY, AccessPolicy, Actor
+from orderflow.geo.geocoder import Geocoder
+from orderflow.geo.router import Router
+from orderflow.policy import Policy, PolicyStore
+from orderflow.ports import Store, StoreTx
+from orderflow.service.checkpoints import Checkpointer
+from orderflow.service.codec import fingerprint
+from orderflow.service.effects import DEFAULT_EFFECTS, Effect
+from orderflow.service.facts import StoreFacts
+from orderflow.service.results import decode_result, encode_result
+from orderflow.workflow import Workflow
+
+__all__ = ["ActorLike", "Runtime"]
+
+T = TypeVar("T")
+ActorLike = str | Actor
+"""A user id, or an :class:`~orderflow.geo.Actor` whose factory scopes are checked."""
+
+
+class Runtime:
+    """The dependencies and shared rules of the use cases (one per service)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        workflow: Workflow | None,
+        clock: Clock | None,
+        policies: PolicyStore | None,
+        access: AccessPolicy = DEFAULT_POLICY,
+        number_prefix: str = "HY",
+        effects: Mapping[str, Effect] = DEFAULT_EFFECTS,
+        router: Router | None = None,
+        geocoder: Geocoder | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.policies = policies or (workflow.policies if workflow else PolicyStore())
+        self.workflow = workflow or Workflow(policy=self.policies)
+        self.access = access
+        self.number_prefix = number_prefix
+        self.effects = dict(effects)
+        self.router = router
+        self.geocoder = geocoder
+        self.facts = StoreFacts()
+        self.needs = {
+            (s, t.event): self.facts.needs(t.guards)
+            for t in self.workflow.definition.transitions
+            for s in t.source
+        }
+        self.checkpointer = Checkpointer(store)
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force."""
+        return self.policies.current
+
+    def local_date(self, instant: dt.datetime) -> dt.date:
+        """The calendar date of ``instant`` in the factory time zone of the policy."""
+        zone = zoneinfo.ZoneInfo(self.policy.timezone)  # cached by zoneinfo
+        return dt.datetime.fromtimestamp(to_micros(instant) / 1e6, zone).date()
+
+    def now(self) -> dt.datetime:
+        """The clock's instant as a plain stdlib UTC datetime."""
+        # arithmetic on pendulum instances costs ~10x more, and this runs several times
+        # per operation
+        return from_micros(to_micros(self.clock.now()))
+
+    def who(self, actor: ActorLike, factory_id: str, action: str) -> str:
+        """The actor's id, after checking an :class:`Actor`'s scope for ``action`` (R10)."""
+        if isinstance(actor, Actor):
+            self.access.check(actor, factory_id, action)
+            return actor.id
+        if not isinstance(actor, str) or not actor.strip():
+            raise InputError("actor must be a user id or an Actor")
+        return actor
+
+    def load(self, tx: StoreTx, order_id: str, *, for_update: bool = False) -> Order:
+        """The stored order, or :class:`~orderflow.NotFound`."""
+        order = tx.get_order(order_id, for_update=for_update)
+        if order is None:
+            raise NotFound("order", order_id)
+        return order
+
+    def append(
+        self,
+        tx: StoreTx,
+        chain: str,
+        kind: EntryType,
+        *,
+        actor: str,
+        at_us: int,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        changes: Mapping[str, tuple[Any, Any]] | None = None,
+        context: Mapping[str, str] | None = None,
+        key: str | None = None,
+        expect_seq: int | None = None,
+    ) -> AuditEntry:
+        """Append the next entry of ``chain`` in ``tx`` (R5).
+
+        ``expect_seq`` is the stored order's version: a chain that ends elsewhere was
+        changed outside orderflow, and nothing is written.
+        """
+        head = tx.chain_head(chain)
+        if expect_seq is not None and (head.seq if head else -1) != expect_seq:
+            raise StoreError(
+                f"audit chain of {chain} ends at seq {head.seq if head else None} but the "
+                f"stored order is at version {expect_seq}: the store was changed outside "
+                "orderflow; run 'orderflow audit verify'"
+            )
+        entry = next_entry(
+            head,
+            origin=self.store.origin,
+            order_id=chain,
+            type=kind,
+            actor=actor,
+            at=at_us,
+            from_state=from_state,
+            to_state=to_state,
+            changes=changes or (),
+            context=context,
+            idempotency_key=key,
+        )
+        data = encode(entry)
+        tx.append_audit(chain, entry.seq, data, leaf_hash(data))
+        self.checkpointer.appended += 1
+        return entry
+
+    def once(
+        self,
+        key: str | None,
+        op: str,
+        args: Mapping[str, Any],
+        body: Callable[[StoreTx], T],
+        result_type: type[T],
+    ) -> T:
+        """Run ``body`` in one transaction, at most once per idempotency ``key``.
+
+        A retry with the same key and arguments returns the stored result (read back
+        through the converter, equal to the first); other arguments under the same key
+        are :class:`~orderflow.IdempotencyConflict`.
+        """
+        with self.store.transaction() as tx:
+            if key is None:
+                result = body(tx)
+            else:
+                print_ = fingerprint(op, args)
+                stored = tx.get_idempotent(key)
+                if stored is not None:
+                    if stored[0] != print_:
+                        raise IdempotencyConflict(key)
+                    return decode_result(stored[1], result_type)
+                result = body(tx)
+                tx.put_idempotent(key, print_, encode_result(result))
+        self.committed()
+        return result
+
+    def committed(self) -> None:
+        """Called after an operation committed: keep the log anchored (stored checkpoints)."""
+        policy = self.policy
+        self.checkpointer.maybe(
+            self.clock.now(),
+            every_entries=policy.checkpoint_every_entries,
+            every_seconds=policy.checkpoint_every_seconds,
+        )
