@@ -43,7 +43,7 @@ def main() -> None:
             sub = svc.submit(draft(1), actor="sales")
             assert sub.query_token is not None
             tokens.append(sub.query_token)
-            slips.append((sub.order.number, sub.order.verification_code))
+            slips.append((sub.order.number, svc.slip_code(sub.order.id, actor="sales")))
             for event in ("lock_kitting", "dispatch_production")[: i % 3]:
                 svc.fire(sub.order.id, event, actor="plant")
     rng = random.Random(7)

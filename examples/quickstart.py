@@ -71,7 +71,9 @@ for check in submission.checks:
 #   pass credit_limit - within credit limit
 #   FAIL bom_kitting - seal ring Q23-7: available 104 < required 105 = 100 x 1.05
 #   pass capacity_slot - a production slot is free
-print(submission.checks[1].measured["kitting_rate"])  # 0.5: one of two components covered
+
+# the kitting rate: one of two components is covered
+print(submission.checks[1].measured["kitting_rate"])  # 0.5
 
 # --- refusal
 try:
@@ -84,12 +86,13 @@ except TransitionRefused as refused:
 #   {'Q23-7': {'available': Decimal('104'), 'required': Decimal('105.00')}}
 
 # --- slip
-slip = service.slip_status(order.number, order.verification_code)
+code = service.slip_code(order.id, actor="wang.li")  # printed on the paper slip
+slip = service.slip_status(order.number, code)
 for shortage in slip.shortages:
     print(shortage.label, shortage.available, "<", shortage.required)
 print("recommended supplier:", slip.recommended_supplier)
 # seal ring Q23-7 104 < 105.00
-# recommended supplier: S-Ningbo
+# recommended supplier: S-Wenzhou
 
 # --- events
 scan = service.record_scan(
@@ -113,7 +116,7 @@ status = service.customer_status(submission.query_token)
 print(status.number, status.stage_label, status.expected_departure)
 for visit in status.history:
     print(f"  {visit.at:%Y-%m-%d %H:%M} {visit.stage}")
-# HY20260122-1 Passed quality control / 质检放行 2026-03-01
+# HY20260122-1 质检放行 QC released 2026-03-01
 #   2026-01-22 01:00 pending_review
 #   2026-01-22 01:00 kitting_locked
 #   2026-01-22 04:00 production_dispatched
@@ -121,7 +124,7 @@ for visit in status.history:
 
 # --- audit
 checkpoint = service.audit.verify(deep=True)  # raises TamperDetected on any tampering
-print(checkpoint.size, "entries verified, root", checkpoint.root.hex()[:16])
+print(checkpoint.size, "entries verified, root", checkpoint.root.hex()[:16])  # 5 entries verified, root …
 print(service.audit.replay(order.id) == service.get(order.id))  # True
 print(service.audit.status_as_of(order.id, dt.datetime(2026, 1, 22, 2, tzinfo=dt.UTC)))
 # kitting_locked

@@ -96,7 +96,7 @@ def main() -> None:
         created_at=START,
         deadline=stage_deadline(policy, workflow.definition.initial, START),
     )
-    print(f"order {order.number} in {order.stage}, slip code {order.verification_code}")
+    print(f"order {order.number} in {order.stage}")
     late_po = InboundPO("PO-5521", "B-12", 500, dt.date(2026, 1, 12), supplier="S-Osaka")
     facts = Facts(
         today=TODAY,
