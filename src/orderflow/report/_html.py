@@ -24,20 +24,14 @@ from orderflow.metrics.calculators import ExceptionClosure, ExceptionHeatmap, Qu
 from orderflow.metrics.calculators import StatusDistribution as _Dist
 from orderflow.policy.model import ExceptionCategory
 from orderflow.report.model import HealthReport, OrderDrill, RowStatus
+from orderflow.workflow.definition import DEFAULT_DEFINITION
 from orderflow.workflow.machine import ChangeRecord
 
 __all__ = ["STAGE_LABELS", "order_anchor", "render_html"]
 
-STAGE_LABELS = {
-    "pending_review": "待审核 Pending review",
-    "kitting_locked": "齐套锁定 Kitting locked",
-    "production_dispatched": "已派工 In production",
-    "qc_released": "质检放行 QC released",
-    "delivered": "已签收 Delivered",
-    "cancelled": "已取消 Cancelled",
-    "on_hold": "暂停 On hold",
-}
-"""Bilingual labels of the default workflow's stages (other stages show their code)."""
+STAGE_LABELS = {stage: str(label) for stage, label in DEFAULT_DEFINITION.label_table().items()}
+"""Bilingual labels of the default workflow's stages, from its definition's label table
+(the one the customer page and the slip view use); other stages show their code."""
 
 _CATEGORY_ZH = {
     "stock_shortage": "缺料",

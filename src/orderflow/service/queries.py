@@ -117,4 +117,5 @@ def slip_status(rt: Runtime, number: str, code: str) -> SlipStatus:
             failed_batch = ctx.get("batch") or ctx.get("reason")
             break
     recommended = next((s.alternative_supplier for s in shortages if s.alternative_supplier), None)
-    return SlipStatus(order.number, order.stage, tuple(shortages), failed_batch, recommended)
+    label = str(workflow.definition.label(order.stage))
+    return SlipStatus(order.number, order.stage, label, tuple(shortages), failed_batch, recommended)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import attrs
 
-__all__ = ["CustomerStatus", "SlipStatus", "StageVisit"]
+__all__ = ["CustomerStatus", "Shortage", "SlipStatus", "StageVisit"]
 
 
 @attrs.frozen
@@ -51,6 +51,7 @@ class SlipStatus:
 
     number: str
     stage: str
+    stage_label: str
     shortages: tuple[Shortage, ...]
     latest_failed_qc_batch: str | None
     recommended_supplier: str | None

@@ -55,6 +55,7 @@ from orderflow.exceptions import (
 )
 from orderflow.ports import Store
 from orderflow.service import NO_SUCH_CODE, NO_SUCH_SLIP, OrderDraft, OrderService
+from orderflow.testing.contract_evidence import EvidenceContract
 from orderflow.workflow import CapacitySlot
 
 __all__ = ["StoreContract", "seeded_service"]
@@ -83,16 +84,13 @@ def draft(qty: int = 100) -> OrderDraft:
 MAINLINE = ("lock_kitting", "dispatch_production", "release_qc", "deliver")
 
 
-class StoreContract:
-    """Behaviour every :class:`~orderflow.ports.Store` must show."""
+class StoreContract(EvidenceContract):
+    """Behaviour every :class:`~orderflow.ports.Store` must show (the evidence part is
+    :class:`~orderflow.testing.contract_evidence.EvidenceContract`)."""
 
     @pytest.fixture
     def store(self) -> Store:
         raise NotImplementedError("provide a 'store' fixture")
-
-    def tamper(self, store: Store, index: int, data: bytes) -> None:
-        """Overwrite the stored bytes of audit entry ``index`` (override per adapter)."""
-        pytest.skip("this adapter provides no tamper hook")
 
     # --- raw store --------------------------------------------------------------------
     def test_order_round_trip_and_lookup(self, store: Store) -> None:

@@ -1,0 +1,115 @@
+"""The evidence part of the store contract: leaves, checkpoints, origin, retried results.
+
+Mixed into :class:`~orderflow.testing.contracts.StoreContract`; every store adapter
+passes it through that class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from orderflow._extras import require
+
+require("pytest", "testing")
+import pytest
+
+from orderflow.audit import leaf_hash
+from orderflow.exceptions import StoreError, TamperDetected
+from orderflow.ports import Store
+from orderflow.service import OrderService
+
+__all__ = ["EvidenceContract"]
+
+
+class EvidenceContract:
+    """Behaviour of the audit evidence every store must support."""
+
+    def tamper(self, store: Store, index: int, data: bytes) -> None:
+        """Overwrite the stored bytes of audit entry ``index`` (override per adapter)."""
+        pytest.skip("this adapter provides no tamper hook")
+
+    def _service(self, store: Store) -> OrderService:
+        from orderflow.testing.contracts import seeded_service
+
+        return seeded_service(store)
+
+    def test_leaves_are_kept_beside_the_entries(self, store: Store) -> None:
+        from orderflow.testing.contracts import draft
+
+        svc = self._service(store)
+        order = svc.submit(draft(), actor="s").order
+        svc.fire(order.id, "lock_kitting", actor="p")
+        entries = store.audit_entries()
+        assert store.audit_leaves() == [leaf_hash(e) for e in entries]
+        assert store.audit_leaves(1, 2) == [leaf_hash(entries[1])]
+        assert not store.in_transaction()
+        with store.transaction():
+            assert store.in_transaction()
+
+    def test_stored_checkpoints_anchor_the_newest_entry(self, store: Store) -> None:
+        from orderflow.testing.contracts import draft
+
+        svc = self._service(store)
+        order = svc.submit(draft(), actor="s").order
+        svc.fire(order.id, "lock_kitting", actor="p")
+        stored = svc.audit.store_checkpoint()
+        assert stored.size == store.audit_size() == 2
+        assert stored.checkpoint == svc.audit.checkpoint()
+        assert svc.audit.store_checkpoint() == stored  # nothing new: the same one
+        svc.fire(order.id, "dispatch_production", actor="p")
+        assert svc.audit.store_checkpoint().size == 3  # extends the stored compact range
+        assert [c.size for c in svc.audit.checkpoints()] == [2, 3]
+        svc.audit.verify()
+        # the chain's newest entry, rewritten: no later entry links to it, yet it fails
+        newest = store.audit_entries()[2].replace(b'"actor":"p"', b'"actor":"x"')
+        self.tamper(store, 2, newest)
+        with pytest.raises(TamperDetected):
+            svc.audit.verify()
+
+    def test_the_origin_belongs_to_the_log(self, store: Store) -> None:
+        svc = self._service(store)
+        origin = store.origin
+        store.origin = "someone-else.example/log"
+        try:
+            with pytest.raises(StoreError, match=re.escape(store.origin)) as info:
+                OrderService(store, clock=svc.clock)
+            assert origin in str(info.value)
+        finally:
+            store.origin = origin
+        OrderService(store, clock=svc.clock)  # the stored origin is fine
+
+    def test_a_retried_call_returns_what_the_first_returned(self, store: Store) -> None:
+        from orderflow.testing.contracts import draft
+
+        svc = self._service(store)
+        clock: Any = svc.clock
+        made = svc.submit(draft(120), actor="s", idempotency_key="key-submit")
+        again = svc.submit(draft(120), actor="s", idempotency_key="key-submit")
+        assert again == made
+        assert again.checks[1].measured == made.checks[1].measured
+        assert again.query_token is None  # the secret is returned once only
+        oid = made.order.id
+        calls: list[Callable[[str], object]] = [
+            lambda k: svc.fire(oid, "hold", actor="p", reason="call", idempotency_key=k),
+            lambda k: svc.fire(oid, "resume", actor="p", idempotency_key=k),
+            lambda k: svc.edit(oid, {"requested_date": dt.date(2026, 8, 1)}, actor="p",
+                               idempotency_key=k),
+            lambda k: svc.open_incident(oid, "stock_shortage", actor="q", batch="B03",
+                                        idempotency_key=k),
+            lambda k: svc.record_scan("Q23-7", Decimal("960.5"), direction="out", actor="w",
+                                      idempotency_key=k),
+        ]  # fmt: skip
+        for n, call in enumerate(calls):
+            first = call(f"key-{n}")
+            clock.advance(dt.timedelta(minutes=5))
+            size = store.audit_size()
+            assert call(f"key-{n}") == first, f"call {n} retried"
+            assert store.audit_size() == size  # nothing new written
+        incident = svc.incidents()[0]
+        closed = svc.resolve_incident(incident.id, "late PO", actor="q", idempotency_key="r")
+        retried = svc.resolve_incident(incident.id, "late PO", actor="q", idempotency_key="r")
+        assert retried == closed
