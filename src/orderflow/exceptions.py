@@ -24,12 +24,14 @@ key or the row at fault and the measured values.
     │   └── ProofError             an inclusion/consistency proof is invalid
     ├── GeoError                   invalid geometry or routing impossible
     ├── AccessDenied               actor may not see/change this factory's data
+    ├── SlipLocked                 too many wrong slip codes; try again later
     ├── MappingError               an ERP row cannot be mapped
     └── MissingExtra               an optional extra is not installed
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +53,7 @@ __all__ = [
     "OrderflowError",
     "PolicyError",
     "ProofError",
+    "SlipLocked",
     "StoreError",
     "TamperDetected",
     "TransitionRefused",
@@ -226,6 +229,27 @@ class AccessDenied(OrderflowError, PermissionError):
         super().__init__(
             f"{self.MESSAGE_ZH} / {self.MESSAGE_EN} "
             f"(actor {actor!r}, factory {factory_id!r}, action {action})"
+        )
+
+
+class SlipLocked(OrderflowError, PermissionError):
+    """Too many wrong 6-digit codes for an order number, or from one caller (R11).
+
+    A slip code has only 10^6 values; after a few wrong tries the number (or the caller)
+    is locked until ``until`` (an aware UTC datetime). An unknown number locks the same
+    way, so a lockout does not reveal whether an order exists.
+    """
+
+    def __init__(self, until: dt.datetime, scope: str = "number") -> None:
+        self.until = until
+        self.scope = scope
+        what_zh, what_en = (
+            ("该单号", "this order number") if scope == "number" else ("本终端", "this device")
+        )
+        when = f"{until:%Y-%m-%d %H:%M} UTC"
+        super().__init__(
+            f"{what_zh}验证码错误次数过多，请于 {when} 后再试 / Too many wrong codes for "
+            f"{what_en}; try again after {when}"
         )
 
 

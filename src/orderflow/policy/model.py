@@ -119,6 +119,12 @@ class Policy:
     """Store a checkpoint of the audit log after this many new entries (R5) ..."""
     checkpoint_every_seconds: int = 3_600
     """... or when this many seconds passed since the last one and the log grew."""
+    slip_max_failures: int = 5
+    """Wrong slip codes allowed for one order number within ``slip_lock_minutes`` (R11)."""
+    slip_caller_max_failures: int = 20
+    """Wrong slip codes allowed from one caller (device, client) within the same window."""
+    slip_lock_minutes: int = 15
+    """How long a number or caller stays locked, counted from its first wrong code."""
 
     def category(self, code: str) -> ExceptionCategory:
         """The exception category with ``code``; :class:`~orderflow.PolicyError` if unknown."""

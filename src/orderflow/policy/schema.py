@@ -85,6 +85,9 @@ class _PolicyDoc(_Strict):
     timezone: str = "Asia/Shanghai"
     checkpoint_every_entries: int = Field(default=10_000, ge=1, le=10_000_000)
     checkpoint_every_seconds: int = Field(default=3_600, ge=1, le=31 * 24 * 3600)
+    slip_max_failures: int = Field(default=5, ge=1, le=100)
+    slip_caller_max_failures: int = Field(default=20, ge=1, le=10_000)
+    slip_lock_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
 
     @field_validator("exception_categories")
     @classmethod
@@ -137,6 +140,9 @@ class _PolicyDoc(_Strict):
             timezone=self.timezone,
             checkpoint_every_entries=self.checkpoint_every_entries,
             checkpoint_every_seconds=self.checkpoint_every_seconds,
+            slip_max_failures=self.slip_max_failures,
+            slip_caller_max_failures=self.slip_caller_max_failures,
+            slip_lock_minutes=self.slip_lock_minutes,
         )
 
 

@@ -32,7 +32,8 @@ class EffectContext:
 
     ``tx`` is the open transaction; ``before`` and ``after`` the order on either side
     of the change; ``facts`` what the guards saw; ``at`` when the change is recorded
-    (UTC); ``actor`` who made it.
+    (UTC); ``actor`` who made it; ``reason`` and ``context`` what the caller gave
+    (device, batch, ...).
     """
 
     tx: StoreTx
@@ -43,6 +44,8 @@ class EffectContext:
     policy: Policy
     at: dt.datetime
     actor: str
+    reason: str | None = None
+    context: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def at_us(self) -> int:
@@ -98,9 +101,17 @@ def deliver(ctx: EffectContext) -> None:
         records.bump_streak(ctx.tx, code, on_time=on_time)
 
 
+def qc_failed(ctx: EffectContext) -> None:
+    """QC failed: remember the batch as its products' latest failed batch (R11 slips)."""
+    batch = ctx.context.get("batch") or ctx.reason or ""
+    for code in {line.product for line in ctx.after.lines}:
+        records.put_failed_batch(ctx.tx, code, batch, ctx.at_us)
+
+
 DEFAULT_EFFECTS: Mapping[str, Effect] = {
     "lock_kitting": reserve_kitting,
     "dispatch_production": dispatch,
+    "fail_qc": qc_failed,
     "cancel": cancel,
     "deliver": deliver,
 }

@@ -279,9 +279,13 @@ class OrderService:
         """What the customer sees for a query token; unknown tokens get NotFound."""
         return queries.customer_status(self.runtime, token)
 
-    def slip_status(self, number: str, code: str) -> SlipStatus:
-        """Shortages, latest failed QC batch and alternative supplier for a paper slip."""
-        return queries.slip_status(self.runtime, number, code)
+    def slip_status(self, number: str, code: str, *, caller: str = "") -> SlipStatus:
+        """Shortages, latest failed QC batch and alternative supplier for a paper slip.
+
+        Wrong codes count against the number and the ``caller`` (device or client id);
+        too many raise :class:`~orderflow.SlipLocked` (policy ``slip_*`` knobs).
+        """
+        return queries.slip_status(self.runtime, number, code, caller=caller)
 
     def slip_code(self, order_id: str, *, actor: ActorLike) -> str:
         """The 6-digit code to print on the order's paper slip (derived, never stored)."""

@@ -190,7 +190,8 @@ def fire(
                                policy=policy, occurred_at=occurred_at).order  # fmt: skip
         effect = rt.effects.get(event)
         if effect is not None:
-            effect(EffectContext(tx, event, order, new, facts, policy, now, who))
+            effect(EffectContext(tx, event, order, new, facts, policy, now, who, reason,
+                                 context or {}))  # fmt: skip
         tx.update_order(new, order.version)
         ctx = dict(context or {})
         ctx["event"] = event

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -33,7 +34,9 @@ __all__ = [
     "capacity_schedule",
     "get_typed",
     "inbound_pos",
+    "latest_failed_batch",
     "position",
+    "put_failed_batch",
     "put_typed",
     "read_decimal",
     "read_stock",
@@ -98,6 +101,22 @@ def bump_streak(tx: StoreTx, product: str, *, on_time: bool) -> None:
     """One more on-time delivery of ``product`` in a row, or back to zero (R4 ladder)."""
     streak = int(tx.get_doc(STREAK, product, for_update=True) or 0)
     tx.put_doc(STREAK, product, str(streak + 1 if on_time else 0))
+
+
+FAILED_BATCH = "qc_failed"
+
+
+def put_failed_batch(tx: StoreTx, product: str, batch: str, at_us: int) -> None:
+    """Remember ``batch`` as the product's latest batch that failed QC."""
+    tx.put_doc(FAILED_BATCH, product, f"{at_us}|{batch}")
+
+
+def latest_failed_batch(tx: StoreTx, products: Iterable[str]) -> str | None:
+    """The most recent failed QC batch of any of ``products`` (R11), if any."""
+    found = [body for p in products if (body := tx.get_doc(FAILED_BATCH, p)) is not None]
+    if not found:
+        return None
+    return max(found, key=lambda body: int(body.split("|", 1)[0])).split("|", 1)[1] or None
 
 
 def inbound_pos(tx: StoreTx, component: str) -> tuple[InboundPO, ...]:
