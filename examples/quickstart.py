@@ -124,7 +124,7 @@ for visit in status.history:
 
 # --- audit
 checkpoint = service.audit.verify(deep=True)  # raises TamperDetected on any tampering
-print(checkpoint.size, "entries, root", checkpoint.root.hex()[:16])  # 5 entries, root …
+print(checkpoint.size, "entries, root", checkpoint.root.hex()[:16])  # 7 entries, root …
 print(service.audit.replay(order.id) == service.get(order.id))  # True
 print(service.audit.status_as_of(order.id, dt.datetime(2026, 1, 22, 2, tzinfo=dt.UTC)))
 # kitting_locked

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from orderflow.bootstrap import connect
 from orderflow.cli import main
+from orderflow.domain import Component
 from orderflow.testing.k3_fixture import SEAL_RING, K3Writer, populate_k3
 
 ORDERS = 40
@@ -126,6 +127,7 @@ def test_reconcile_writes_the_discrepancy_report(
 ) -> None:
     run(capsys, "sync", "--erp", erp_url, "--db", db)
     svc = connect(f"sqlite:///{db}")
+    svc.put_component(Component(SEAL_RING, "seal ring"))  # counted stock needs master data
     svc.set_stock(SEAL_RING, 87)  # the shelf has 87, the ERP says 200
     svc.store.close()
     report_file = tmp_path / "stock.json"

@@ -24,18 +24,18 @@ def _every(svc: OrderService, entries: int, seconds: int = 10**6) -> None:
 
 
 def test_a_checkpoint_is_stored_every_n_entries_but_never_inside_a_batch() -> None:
-    svc = seeded_service(MemoryStore())
-    _every(svc, 3)
-    order = svc.submit(draft(), actor="s").order  # log: policy change + created = 2
+    svc = seeded_service(MemoryStore())  # log: the seeding's stock-take = 1 entry
+    _every(svc, 4)
+    order = svc.submit(draft(), actor="s").order  # + policy change + created = 3
     assert svc.audit.checkpoints() == []
-    svc.fire(order.id, "lock_kitting", actor="p")  # 3 entries since the service started
-    assert [c.size for c in svc.audit.checkpoints()] == [3]
+    svc.fire(order.id, "lock_kitting", actor="p")  # 4 entries since the service started
+    assert [c.size for c in svc.audit.checkpoints()] == [4]
     with svc.store.transaction():  # a batch: nothing is anchored until it commits
         for event in ("dispatch_production", "release_qc", "deliver"):
             svc.fire(order.id, event, actor="p")
-        assert [c.size for c in svc.audit.checkpoints()] == [3]
+        assert [c.size for c in svc.audit.checkpoints()] == [4]
     svc.submit(draft(), actor="s")  # the first write after the batch anchors all of it
-    assert [c.size for c in svc.audit.checkpoints()] == [3, 7]
+    assert [c.size for c in svc.audit.checkpoints()] == [4, 8]
     svc.audit.verify()
 
 
@@ -48,7 +48,7 @@ def test_a_checkpoint_is_stored_when_time_passed_and_the_log_grew() -> None:
     assert svc.audit.checkpoints() == []
     clock.advance(dt.timedelta(minutes=11))
     svc.submit(draft(), actor="s")
-    assert [c.size for c in svc.audit.checkpoints()] == [3]
+    assert [c.size for c in svc.audit.checkpoints()] == [4]
 
 
 def test_history_is_typed_and_the_policy_chain_has_one_too() -> None:

@@ -125,6 +125,8 @@ class Policy:
     """Wrong slip codes allowed from one caller (device, client) within the same window."""
     slip_lock_minutes: int = 15
     """How long a number or caller stays locked, counted from its first wrong code."""
+    clock_skew_seconds: int = 300
+    """How far in the future a reported floor time (``occurred_at``) may lie (R5, R8)."""
 
     def category(self, code: str) -> ExceptionCategory:
         """The exception category with ``code``; :class:`~orderflow.PolicyError` if unknown."""

@@ -88,6 +88,7 @@ class _PolicyDoc(_Strict):
     slip_max_failures: int = Field(default=5, ge=1, le=100)
     slip_caller_max_failures: int = Field(default=20, ge=1, le=10_000)
     slip_lock_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    clock_skew_seconds: int = Field(default=300, ge=0, le=24 * 3600)
 
     @field_validator("exception_categories")
     @classmethod
@@ -143,6 +144,7 @@ class _PolicyDoc(_Strict):
             slip_max_failures=self.slip_max_failures,
             slip_caller_max_failures=self.slip_caller_max_failures,
             slip_lock_minutes=self.slip_lock_minutes,
+            clock_skew_seconds=self.clock_skew_seconds,
         )
 
 

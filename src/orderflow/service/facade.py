@@ -20,7 +20,7 @@ from typing import Any
 from orderflow.clock import Clock
 from orderflow.domain import Component, Customer, InboundPO, Order, Product, StockPosition
 from orderflow.domain.incident import Incident
-from orderflow.geo.access import DEFAULT_POLICY, AccessPolicy
+from orderflow.geo.access import DEFAULT_POLICY, AccessPolicy, Actor
 from orderflow.geo.geocoder import Geocoder
 from orderflow.geo.router import Router
 from orderflow.metrics import QueryEvent
@@ -149,9 +149,17 @@ class OrderService:
         return masterdata.customer(self.runtime, customer_id)
 
     # --- stock (R6) ---------------------------------------------------------------------
-    def set_stock(self, component: str, on_hand: Decimal | int | str) -> StockPosition:
-        """Set a component's on-hand stock (initial load or stock-take), keeping reservations."""
-        return scans.set_stock(self.runtime, component, on_hand)
+    def set_stock(
+        self,
+        component: str,
+        on_hand: Decimal | int | str,
+        *,
+        actor: ActorLike = "orderflow",
+        reason: str = "stock-take",
+    ) -> StockPosition:
+        """A stock-take: set on-hand stock, keeping reservations, audited on
+        ``stock/<component>``; a count below what is reserved is refused."""
+        return scans.set_stock(self.runtime, component, on_hand, actor=actor, reason=reason)
 
     def stock(self, component: str) -> StockPosition:
         """A component's current stock."""
@@ -195,13 +203,14 @@ class OrderService:
         """The current order; with an :class:`~orderflow.geo.Actor`, its scope is checked."""
         return orders.get(self.runtime, order_id, actor=actor)
 
-    def find(self, *, number: str | None = None, erp_id: str | None = None) -> Order | None:
-        """The order with this number or ERP id, if any."""
-        return orders.find(self.runtime, number=number, erp_id=erp_id)
+    def find(self, *, number: str | None = None, erp_id: str | None = None,
+             actor: ActorLike | None = None) -> Order | None:  # fmt: skip
+        """The order with this number or ERP id, if any; with an Actor, scope-checked."""
+        return orders.find(self.runtime, number=number, erp_id=erp_id, actor=actor)
 
-    def explain(self, order_id: str, event: str) -> Explanation:
+    def explain(self, order_id: str, event: str, *, actor: ActorLike | None = None) -> Explanation:
         """What firing ``event`` now would do, with every guard's measured values."""
-        return orders.explain(self.runtime, order_id, event)
+        return orders.explain(self.runtime, order_id, event, actor=actor)
 
     def fire(self, order_id: str, event: str, *, actor: ActorLike, reason: str | None = None,
              idempotency_key: str | None = None, occurred_at: dt.datetime | None = None,
@@ -253,9 +262,9 @@ class OrderService:
         return incidents.resolve(self.runtime, incident_id, root_cause, actor=actor,
                                  idempotency_key=idempotency_key)  # fmt: skip
 
-    def incidents(self) -> list[Incident]:
-        """Every incident, open and resolved."""
-        return incidents.every(self.runtime)
+    def incidents(self, *, actor: Actor | None = None) -> list[Incident]:
+        """Every incident, open and resolved; with an Actor, only those it may read."""
+        return incidents.every(self.runtime, actor=actor)
 
     def sweep_warnings(self, *, escalate_after: float = 2.0) -> list[DueWarning]:
         """Find orders past their stage deadline now; audit each warning once.

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from orderflow.clock import from_micros, to_micros
 from orderflow.domain.incident import Incident, open_incident, resolve_incident
 from orderflow.exceptions import NotFound
+from orderflow.geo.access import Actor
 from orderflow.metrics import QueryEvent
 from orderflow.ports import StoreTx
 from orderflow.serialization import from_json, to_json
+from orderflow.service.boundary import check_text
 from orderflow.service.orders import exception_entry
 from orderflow.service.runtime import ActorLike, Runtime
 from orderflow.workflow.timeouts import DueWarning, due_warnings
@@ -87,6 +89,9 @@ def open_(
     idempotency_key: str | None = None,
 ) -> Incident:
     """Open an exception of a policy category on an order (R5: operator, device, batch)."""
+    check_text(category, "category", max_len=64, blank=False)
+    for value, what in ((device, "device"), (batch, "batch"), (note, "note")):
+        check_text(value, what)
 
     def body(tx: StoreTx) -> Incident:
         order = rt.load(tx, order_id, for_update=True)
@@ -103,7 +108,7 @@ def open_(
 
     args = {"order": order_id, "category": category, "device": device, "batch": batch,
             "note": note}  # fmt: skip
-    return rt.once(idempotency_key, "open_incident", args, body, Incident)
+    return rt.once(idempotency_key, "open_incident", args, body, Incident, actor=actor)
 
 
 def resolve(
@@ -115,6 +120,8 @@ def resolve(
     idempotency_key: str | None = None,
 ) -> Incident:
     """Close an incident with its root cause; the closure time is measured (R8)."""
+    check_text(incident_id, "incident id", max_len=64, blank=False)
+    check_text(root_cause, "root cause", blank=False)
 
     def body(tx: StoreTx) -> Incident:
         incident = read_incident(tx, incident_id)
@@ -131,13 +138,21 @@ def resolve(
         return closed
 
     args = {"incident": incident_id, "root_cause": root_cause}
-    return rt.once(idempotency_key, "resolve_incident", args, body, Incident)
+    return rt.once(idempotency_key, "resolve_incident", args, body, Incident, actor=actor)
 
 
-def every(rt: Runtime) -> list[Incident]:
-    """Every incident, open and resolved."""
+def every(rt: Runtime, *, actor: Actor | None = None) -> list[Incident]:
+    """Every incident, open and resolved; with an Actor, only those of orders it may read."""
     with rt.store.transaction() as tx:
-        return [from_json(body, Incident) for _, body in tx.docs(INCIDENT)]
+        found = [from_json(body, Incident) for _, body in tx.docs(INCIDENT)]
+        if actor is None:
+            return found
+        factories = {}
+        for incident in found:
+            if incident.order_id not in factories:
+                order = tx.get_order(incident.order_id)
+                factories[incident.order_id] = order.factory_id if order else ""
+    return [i for i in found if rt.access.allows(actor, factories[i.order_id], "read")]
 
 
 def sweep_warnings(rt: Runtime, *, escalate_after: float = 2.0) -> list[DueWarning]:

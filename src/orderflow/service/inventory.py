@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from orderflow.domain import Component, Order
+from orderflow.exceptions import InputError
 from orderflow.ports import StoreTx
 from orderflow.serialization import to_json
 from orderflow.service import records
@@ -74,12 +75,16 @@ def issue(tx: StoreTx, order: Order) -> None:
     for component, qty in _reservation(tx, order).items():
         level = records.read_stock(tx, component, for_update=True)
         p = level.position
+        if p.on_hand < qty or p.reserved < qty:
+            # never clamp: stock that is not there cannot be issued
+            raise InputError(
+                f"order {order.number}: {qty} {component} reserved, but only {p.on_hand} on "
+                "hand; scan the goods-in or do a stock-take before dispatching"
+            )
         records.write_stock(
             tx,
             StockLevel(
-                records.position(
-                    component, max(p.on_hand - qty, Decimal(0)), max(p.reserved - qty, Decimal(0))
-                ),
+                records.position(component, p.on_hand - qty, p.reserved - qty),
                 level.last_scan_us,
             ),
         )

@@ -7,7 +7,7 @@ audit entry, its effects and its idempotency record commit in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -18,6 +18,13 @@ from orderflow.domain import Order, OrderLine, OrderNumber, new_order
 from orderflow.exceptions import ConcurrencyConflict, InputError
 from orderflow.ports import StoreTx
 from orderflow.service import records
+from orderflow.service.boundary import (
+    check_context,
+    check_date,
+    check_instant,
+    check_lines,
+    check_text,
+)
 from orderflow.service.codec import EDITABLE, created_changes, field_value
 from orderflow.service.effects import EffectContext
 from orderflow.service.results import Submission
@@ -42,23 +49,40 @@ _R2_CHECKS = (credit_limit, bom_kitting, capacity_slot)
 _R2_FACTS = frozenset({"customer", "products", "stock", "components", "capacity"})
 
 
-def _line_tuple(lines: Iterable[OrderLine]) -> tuple[OrderLine, ...]:
-    return tuple(lines)
+def _id(blank: bool) -> Any:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_text(value, f"OrderDraft.{attribute.name}", max_len=64, blank=blank)
+
+    return check
+
+
+def _optional_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        check_text(value, f"OrderDraft.{attribute.name}", max_len=64, blank=False)
 
 
 @attrs.frozen
 class OrderDraft:
-    """What a new order needs; the service assigns id, number (unless given) and token."""
+    """What a new order needs; the service assigns id, number (unless given) and token.
 
-    customer_id: str
-    lines: tuple[OrderLine, ...] = attrs.field(converter=_line_tuple)
-    requested_date: dt.date
-    factory_id: str
-    delivery_address: str = ""
-    number: str | None = None
-    erp_id: str = ""
-    erp_number: str = ""
-    order_id: str | None = None
+    Every field is checked when the draft is made (:class:`~orderflow.InputError` naming
+    the field): ``lines`` a non-empty list of :class:`~orderflow.OrderLine`,
+    ``requested_date`` a date (not a datetime or text), identifiers short text.
+    """
+
+    customer_id: str = attrs.field(validator=_id(blank=False))
+    lines: tuple[OrderLine, ...] = attrs.field(converter=check_lines)
+    requested_date: dt.date = attrs.field(
+        validator=lambda _, a, v: check_date(v, f"OrderDraft.{a.name}")
+    )
+    factory_id: str = attrs.field(validator=_id(blank=True))
+    delivery_address: str = attrs.field(
+        default="", validator=lambda _, a, v: check_text(v, f"OrderDraft.{a.name}")
+    )
+    number: str | None = attrs.field(default=None, validator=_optional_id)
+    erp_id: str = attrs.field(default="", validator=_id(blank=True))
+    erp_number: str = attrs.field(default="", validator=_id(blank=True))
+    order_id: str | None = attrs.field(default=None, validator=_optional_id)
     """A caller-chosen order id (e.g. derived from the ERP key); ``None``: a fresh one."""
 
 
@@ -84,6 +108,7 @@ def submit(
     def body(tx: StoreTx) -> Submission:
         now = rt.now()
         policy = rt.policy
+        _refuse_duplicates(tx, draft)
         order, token = new_order(
             number=draft.number or _next_number(rt, tx, now),
             customer_id=draft.customer_id,
@@ -112,7 +137,16 @@ def submit(
     args = attrs.asdict(draft, recurse=True) if idempotency_key else {}
     if draft.order_id is None:
         args.pop("order_id", None)  # fingerprints of drafts without an id stay as they were
-    return rt.once(idempotency_key, "submit", args, body, Submission)
+    return rt.once(idempotency_key, "submit", args, body, Submission, actor=actor)
+
+
+def _refuse_duplicates(tx: StoreTx, draft: OrderDraft) -> None:
+    """A caller-chosen number or id that exists is a mistake to name, not a conflict to retry."""
+    if draft.number is not None and tx.find_order_id("number", draft.number) is not None:
+        raise InputError(f"order number {draft.number} already exists; leave number= empty "
+                         "to have one assigned")  # fmt: skip
+    if draft.order_id is not None and tx.get_order(draft.order_id) is not None:
+        raise InputError(f"an order with id {draft.order_id!r} already exists")
 
 
 def route(rt: Runtime, draft: OrderDraft) -> str:
@@ -144,20 +178,34 @@ def get(rt: Runtime, order_id: str, *, actor: ActorLike | None = None) -> Order:
     return order
 
 
-def find(rt: Runtime, *, number: str | None = None, erp_id: str | None = None) -> Order | None:
-    """The order with this number or ERP id, if any."""
+def find(
+    rt: Runtime,
+    *,
+    number: str | None = None,
+    erp_id: str | None = None,
+    actor: ActorLike | None = None,
+) -> Order | None:
+    """The order with this number or ERP id, if any (with an Actor, its scope is checked)."""
     field, value = ("number", number) if number is not None else ("erp_id", erp_id)
     if value is None:
         raise InputError("give number= or erp_id=")
+    check_text(value, field, max_len=64)
     with rt.store.transaction() as tx:
         order_id = tx.find_order_id(field, value)
-        return None if order_id is None else rt.load(tx, order_id)
+        order = None if order_id is None else rt.load(tx, order_id)
+    if order is not None and actor is not None:
+        rt.who(actor, order.factory_id, "read")
+    return order
 
 
-def explain(rt: Runtime, order_id: str, event: str) -> Explanation:
+def explain(
+    rt: Runtime, order_id: str, event: str, *, actor: ActorLike | None = None
+) -> Explanation:
     """What firing ``event`` now would do, with every guard's measured values."""
     with rt.store.transaction() as tx:
         order = rt.load(tx, order_id)
+        if actor is not None:
+            rt.who(actor, order.factory_id, "read")
         needs = rt.needs.get((order.stage, event), frozenset())
         facts = rt.facts.gather(tx, order, rt.local_date(rt.now()), needs)
     return rt.workflow.explain(order, event, facts)
@@ -177,6 +225,11 @@ def fire(
 ) -> Order:
     """Fire ``event`` on an order and commit the change, its effect and its audit entry."""
 
+    check_text(event, "event", max_len=64, blank=False)
+    if reason is not None:
+        check_text(reason, "reason")
+    caller_context = check_context(context)
+
     def body(tx: StoreTx) -> Order:
         order = rt.load(tx, order_id, for_update=True)
         if expected_version is not None and order.version != expected_version:
@@ -184,6 +237,9 @@ def fire(
         who = rt.who(actor, order.factory_id, "change")
         now = rt.now()
         policy = rt.policy
+        if occurred_at is not None:
+            check_instant(occurred_at, "occurred_at", not_before=order.created_at, now=now,
+                          skew_s=policy.clock_skew_seconds)  # fmt: skip
         needs = rt.needs.get((order.stage, event), frozenset())
         facts = rt.facts.gather(tx, order, rt.local_date(now), needs)
         new = rt.workflow.fire(order, event, facts, actor=who, at=now, reason=reason,
@@ -191,9 +247,9 @@ def fire(
         effect = rt.effects.get(event)
         if effect is not None:
             effect(EffectContext(tx, event, order, new, facts, policy, now, who, reason,
-                                 context or {}))  # fmt: skip
+                                 caller_context))  # fmt: skip
         tx.update_order(new, order.version)
-        ctx = dict(context or {})
+        ctx = dict(caller_context)
         ctx["event"] = event
         ctx["policy"] = str(policy.version)
         if reason:
@@ -217,7 +273,7 @@ def fire(
         "expected": expected_version,
         "ctx": context,
     }
-    return rt.once(idempotency_key, "fire", args, body, Order)
+    return rt.once(idempotency_key, "fire", args, body, Order, actor=actor)
 
 
 def edit(
@@ -230,16 +286,19 @@ def edit(
     expected_version: int | None = None,
 ) -> Order:
     """Change order fields (``requested_date``, ``delivery_address``, ``lines``) (R5)."""
-    unknown = sorted(set(changes) - set(EDITABLE))
-    if unknown:
-        raise InputError(f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE)}")
-    initial = rt.workflow.definition.initial
+    changes = _checked_changes(changes)
+    definition = rt.workflow.definition
+    initial = definition.initial
 
     def body(tx: StoreTx) -> Order:
         order = rt.load(tx, order_id, for_update=True)
         if expected_version is not None and order.version != expected_version:
             raise ConcurrencyConflict(order_id, expected_version)
         who = rt.who(actor, order.factory_id, "change")
+        if order.stage in definition.terminal:
+            # a finished order's facts feed the R8 metrics: moving its requested date
+            # after delivery would turn a late delivery into an on-time one
+            raise InputError(f"order {order.number} is {order.stage}; it can no longer be edited")
         if "lines" in changes and order.stage != initial:
             raise InputError(
                 f"order {order.number}: lines can only change in stage "
@@ -256,7 +315,23 @@ def edit(
         return field_update(rt, tx, order, new, actor=who, changes=diff, key=idempotency_key)
 
     args = {"order": order_id, "changes": dict(changes), "expected": expected_version}
-    return rt.once(idempotency_key, "edit", args, body, Order)
+    return rt.once(idempotency_key, "edit", args, body, Order, actor=actor)
+
+
+def _checked_changes(changes: Any) -> dict[str, Any]:
+    if not isinstance(changes, Mapping) or not changes:
+        raise InputError("changes must be a non-empty mapping of field name to new value")
+    unknown = sorted(str(k) for k in set(changes) - set(EDITABLE))
+    if unknown:
+        raise InputError(f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE)}")
+    out = dict(changes)
+    if "requested_date" in out:
+        check_date(out["requested_date"], "requested_date")
+    if "delivery_address" in out:
+        check_text(out["delivery_address"], "delivery_address")
+    if "lines" in out:
+        out["lines"] = check_lines(out["lines"])
+    return out
 
 
 def field_update(

@@ -24,6 +24,7 @@ from orderflow.geo.geocoder import Geocoder
 from orderflow.geo.router import Router
 from orderflow.policy import Policy, PolicyStore
 from orderflow.ports import Store, StoreTx
+from orderflow.service.boundary import actor_key
 from orderflow.service.checkpoints import Checkpointer
 from orderflow.service.codec import fingerprint
 from orderflow.service.effects import DEFAULT_EFFECTS, Effect
@@ -155,18 +156,23 @@ class Runtime:
         args: Mapping[str, Any],
         body: Callable[[StoreTx], T],
         result_type: type[T],
+        *,
+        actor: ActorLike | None = None,
     ) -> T:
         """Run ``body`` in one transaction, at most once per idempotency ``key``.
 
-        A retry with the same key and arguments returns the stored result (read back
-        through the converter, equal to the first); other arguments under the same key
-        are :class:`~orderflow.IdempotencyConflict`.
+        A retry with the same key, arguments and ``actor`` returns the stored result
+        (read back through the converter, equal to the first); other arguments, or
+        another actor, under the same key are :class:`~orderflow.IdempotencyConflict`:
+        a replay never hands one actor what another was given.
         """
         with self.store.transaction() as tx:
             if key is None:
                 result = body(tx)
             else:
                 print_ = fingerprint(op, args)
+                if actor is not None:
+                    print_ += "|by:" + actor_key(actor)
                 stored = tx.get_idempotent(key)
                 if stored is not None:
                     if stored[0] != print_:

@@ -11,12 +11,13 @@ from decimal import Decimal
 
 from orderflow.audit import EntryType
 from orderflow.clock import to_micros
-from orderflow.domain import StockPosition
+from orderflow.domain import Component, StockPosition
 from orderflow.exceptions import InputError
 from orderflow.geo.access import Actor
 from orderflow.ports import StoreTx
 from orderflow.serialization import from_json
 from orderflow.service import inventory, records
+from orderflow.service.boundary import check_text
 from orderflow.service.records import PurchasingAlert, StockLevel
 from orderflow.service.results import ScanResult
 from orderflow.service.runtime import ActorLike, Runtime
@@ -44,9 +45,12 @@ def record_scan(
         raise InputError("a scan must move a positive quantity")
     if isinstance(actor, Actor) and not factory_id:
         raise InputError("a scan by an Actor needs factory_id= (the factory it happens in)")
+    for value, what in ((device, "device"), (batch, "batch"), (factory_id, "factory_id")):
+        check_text(value, what, max_len=64)
     who = rt.who(actor, factory_id, "scan")
 
     def body(tx: StoreTx) -> ScanResult:
+        _known(tx, component)
         now_us = to_micros(rt.now())
         before = records.read_stock(tx, component, for_update=True)
         p = before.position
@@ -68,16 +72,51 @@ def record_scan(
 
     args = {"component": component, "qty": str(amount), "direction": direction,
             "device": device, "batch": batch}  # fmt: skip
-    return rt.once(idempotency_key, "scan", args, body, ScanResult)
+    return rt.once(idempotency_key, "scan", args, body, ScanResult, actor=actor)
 
 
-def set_stock(rt: Runtime, component: str, on_hand: Decimal | int | str) -> StockPosition:
-    """Set a component's on-hand stock (initial load or stock-take), keeping reservations."""
+def _known(tx: StoreTx, component: str) -> None:
+    # a scan of a code nobody registered would create phantom stock
+    if records.get_typed(tx, Component, component) is None:
+        raise InputError(
+            f"unknown component {component!r}: register it (put_component) before "
+            "scanning or counting it"
+        )
+
+
+def set_stock(
+    rt: Runtime,
+    component: str,
+    on_hand: Decimal | int | str,
+    *,
+    actor: ActorLike = "orderflow",
+    reason: str = "stock-take",
+) -> StockPosition:
+    """A stock-take: set a component's on-hand stock, keeping its reservations (R6).
+
+    Writes a ``field_update`` entry on ``stock/<component>`` (old -> new, actor, reason).
+    A count below what is reserved for kitted orders is refused: cancel or re-plan those
+    orders first, so that no dispatch later finds less than it reserved.
+    """
+    check_text(reason, "reason", blank=False)
+    who = rt.who(actor, "", "administer") if isinstance(actor, Actor) else rt.who(actor, "", "")
     with rt.store.transaction() as tx:
+        _known(tx, component)
         level = records.read_stock(tx, component, for_update=True)
         new = StockPosition(component, on_hand, level.position.reserved)
+        if new.on_hand < new.reserved:
+            raise InputError(
+                f"a count of {new.on_hand} {component} is below the {new.reserved} reserved "
+                "for kitted orders; cancel or re-plan those orders first"
+            )
+        now_us = to_micros(rt.now())
         records.write_stock(tx, StockLevel(new, level.last_scan_us))
-        return new
+        if new.on_hand != level.position.on_hand:
+            rt.append(tx, f"stock/{component}", EntryType.FIELD_UPDATE, actor=who,
+                      at_us=now_us, changes={"on_hand": (level.position.on_hand, new.on_hand)},
+                      context={"direction": "count", "reason": reason})  # fmt: skip
+    rt.committed()
+    return new
 
 
 def stock(rt: Runtime, component: str) -> StockPosition:

@@ -44,6 +44,7 @@ class EvidenceContract:
         order = svc.submit(draft(), actor="s").order
         svc.fire(order.id, "lock_kitting", actor="p")
         entries = store.audit_entries()
+        assert len(entries) >= 2
         assert store.audit_leaves() == [leaf_hash(e) for e in entries]
         assert store.audit_leaves(1, 2) == [leaf_hash(entries[1])]
         assert not store.in_transaction()
@@ -54,19 +55,20 @@ class EvidenceContract:
         from orderflow.testing.contracts import draft
 
         svc = self._service(store)
+        base = store.audit_size()  # the seeding's stock-take
         order = svc.submit(draft(), actor="s").order
         svc.fire(order.id, "lock_kitting", actor="p")
         stored = svc.audit.store_checkpoint()
-        assert stored.size == store.audit_size() == 2
+        assert stored.size == store.audit_size() == base + 2
         assert stored.checkpoint == svc.audit.checkpoint()
         assert svc.audit.store_checkpoint() == stored  # nothing new: the same one
         svc.fire(order.id, "dispatch_production", actor="p")
-        assert svc.audit.store_checkpoint().size == 3  # extends the stored compact range
-        assert [c.size for c in svc.audit.checkpoints()] == [2, 3]
+        assert svc.audit.store_checkpoint().size == base + 3  # extends the compact range
+        assert [c.size for c in svc.audit.checkpoints()] == [base + 2, base + 3]
         svc.audit.verify()
         # the chain's newest entry, rewritten: no later entry links to it, yet it fails
-        newest = store.audit_entries()[2].replace(b'"actor":"p"', b'"actor":"x"')
-        self.tamper(store, 2, newest)
+        newest = store.audit_entries()[base + 2].replace(b'"actor":"p"', b'"actor":"x"')
+        self.tamper(store, base + 2, newest)
         with pytest.raises(TamperDetected):
             svc.audit.verify()
 

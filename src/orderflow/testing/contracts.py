@@ -222,6 +222,7 @@ class StoreContract(EvidenceContract):
     # --- through the service ----------------------------------------------------------
     def test_lifecycle_verifies_and_replays(self, store: Store) -> None:
         svc = seeded_service(store)
+        base = store.audit_size()  # the seeding's stock-take entry
         sub = svc.submit(draft(), actor="sales")
         assert sub.passed
         order = sub.order
@@ -229,7 +230,7 @@ class StoreContract(EvidenceContract):
             order = svc.fire(order.id, event, actor="plant")
         assert order.stage == "delivered" and order.version == 4
         checkpoint = svc.audit.verify(deep=True)
-        assert checkpoint.size == store.audit_size() == 5
+        assert checkpoint.size == store.audit_size() == base + 5
         assert svc.audit.replay(order.id) == svc.get(order.id)
         assert svc.stock("Q23-7").on_hand == 900
 
@@ -251,13 +252,14 @@ class StoreContract(EvidenceContract):
 
     def test_idempotent_retries_write_once(self, store: Store) -> None:
         svc = seeded_service(store)
+        base = store.audit_size()
         first = svc.submit(draft(), actor="sales", idempotency_key="sub-1")
         again = svc.submit(draft(), actor="sales", idempotency_key="sub-1")
         assert again.order == first.order and again.query_token is None
         a = svc.fire(first.order.id, "lock_kitting", actor="p", idempotency_key="fire-1")
         b = svc.fire(first.order.id, "lock_kitting", actor="p", idempotency_key="fire-1")
         assert a == b
-        assert store.audit_size() == 2
+        assert store.audit_size() == base + 2
         with pytest.raises(IdempotencyConflict):
             svc.fire(first.order.id, "dispatch_production", actor="p", idempotency_key="fire-1")
 
@@ -349,12 +351,15 @@ class StoreContract(EvidenceContract):
 
     def test_tampering_is_detected(self, store: Store) -> None:
         svc = seeded_service(store)
+        base = store.audit_size()
         order = svc.submit(draft(), actor="s").order
         for event in MAINLINE[:2]:
             svc.fire(order.id, event, actor="p")
         checkpoint = svc.audit.checkpoint()
         stored = store.audit_entries()
-        self.tamper(store, 1, stored[1].replace(b'"actor":"p"', b'"actor":"x"'))
+        changed = stored[base + 1].replace(b'"actor":"p"', b'"actor":"x"')
+        assert changed != stored[base + 1]
+        self.tamper(store, base + 1, changed)
         with pytest.raises(TamperDetected) as info:
             svc.audit.verify(checkpoint)
-        assert info.value.first_bad_index <= 1
+        assert info.value.first_bad_index == base + 1
