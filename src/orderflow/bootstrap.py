@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from orderflow.clock import Clock
 from orderflow.exceptions import InputError
@@ -26,7 +26,8 @@ DEFAULT_ORIGIN = "orderflow.local/plant"
 def open_store(url: str, *, origin: str = DEFAULT_ORIGIN, **options: Any) -> Store:
     """Open the store a URL names. Extra ``options`` go to the adapter.
 
-    SQLite URLs accept ``?synchronous=NORMAL`` (default ``FULL``).
+    SQLite URLs accept ``?synchronous=NORMAL`` (default ``FULL``); PostgreSQL URLs
+    ``?schema=plant_nb1`` and ``?pool_size=N`` besides libpq's own parameters.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -49,7 +50,17 @@ def open_store(url: str, *, origin: str = DEFAULT_ORIGIN, **options: Any) -> Sto
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         from orderflow.adapters.postgres import PostgresStore
 
-        clean = parts._replace(scheme="postgresql").geturl()
+        # ?schema=plant_nb1 (one schema per plant, as the PostgreSQL guide recommends) and
+        # ?pool_size=N are the store's; every other parameter is libpq's
+        ours = {k: query.pop(k) for k in ("schema", "pool_size") if k in query}
+        if "pool_size" in ours:
+            try:
+                options.setdefault("pool_size", int(ours.pop("pool_size")))
+            except ValueError:
+                raise InputError(f"pool_size in {url!r} must be a whole number") from None
+        if "schema" in ours:
+            options.setdefault("schema", ours["schema"])
+        clean = parts._replace(scheme="postgresql", query=urlencode(query)).geturl()
         return PostgresStore(clean, origin=origin, **options)
     raise InputError(
         f"unknown store URL {url!r}: use sqlite:///file.db, memory:// or postgresql://..."

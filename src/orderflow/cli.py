@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import fcntl
 import json
+import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +22,7 @@ from orderflow.exceptions import InputError, OrderflowError
 if TYPE_CHECKING:
     from orderflow.report import ReportSection
     from orderflow.service import OrderService
+    from orderflow.simulate import PlantProfile
 
 __all__ = ["main", "open_service"]
 
@@ -28,18 +32,64 @@ DEMO_DB = "orderflow-demo.db"
 def open_service(
     db: str, *, frozen_at: dt.datetime | None = None, create: bool = False
 ) -> OrderService:
-    """The service over ``--db`` (a SQLite path or a store URL); a read command
-    (``create=False``) refuses a SQLite file that does not exist."""
+    """The service over ``--db`` (a SQLite path or a store URL). A read command
+    (``create=False``) refuses a SQLite file that does not exist or is not an orderflow
+    database, and never creates tables in it."""
     from orderflow.bootstrap import connect
     from orderflow.clock import FrozenClock
 
     url = db if "://" in db else f"sqlite:///{db}"
     path = url.removeprefix("sqlite:///").split("?")[0] if url.startswith("sqlite:///") else ""
-    if not create and path and path != ":memory:" and not Path(path).exists():
-        # a read command must not leave an empty database behind a typo
-        raise InputError(f"no orderflow database at {path}; run 'orderflow simulate' or pass --db")
+    if not create and path and path != ":memory:":
+        _check_orderflow_file(Path(path))
     clock = FrozenClock(frozen_at) if frozen_at is not None else None
     return connect(url, clock=clock)
+
+
+def _check_orderflow_file(path: Path) -> None:
+    if not path.exists():
+        # a read command must not leave an empty database behind a typo
+        raise InputError(f"no orderflow database at {path}; run 'orderflow simulate' or pass --db")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not an orderflow database")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            ).fetchone()
+    except sqlite3.DatabaseError:
+        found = None
+    if found is None:
+        raise InputError(f"{path} is not an orderflow database (no orderflow tables in it)")
+
+
+def _writable_file(value: str, option: str) -> Path:
+    """``value`` as a file path whose folder exists and which is not a folder itself."""
+    path = Path(value)
+    if path.is_dir():
+        raise InputError(f"{option} {value}: is a folder; name a file in it")
+    if not path.parent.is_dir():
+        raise InputError(f"{option} {value}: folder {path.parent} does not exist")
+    return path
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``path`` while a command rebuilds it; a second simulate
+    (or --replace) meanwhile is refused instead of deleting a file in use."""
+    lock = Path(str(path) + ".lock")
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"{path} is being written by another orderflow process; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            lock.unlink(missing_ok=True)
 
 
 def _month(text: str) -> tuple[int, int]:
@@ -53,11 +103,18 @@ def _month(text: str) -> tuple[int, int]:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate a plant year into a SQLite file."""
-    from orderflow.simulate import PlantProfile, simulate_year
+    from orderflow.simulate import PlantProfile
 
     # checked before any file is touched: bad parameters leave no empty database behind
     profile = PlantProfile(orders=args.orders, year=args.year)
-    path = Path(args.db)
+    path = _writable_file(args.db, "--db")
+    with _exclusive(path):
+        return _simulate_into(path, profile, args)
+
+
+def _simulate_into(path: Path, profile: PlantProfile, args: argparse.Namespace) -> int:
+    from orderflow.simulate import simulate_year
+
     if path.exists():
         if not args.replace:
             print(f"{path} exists; pass --replace to start over", file=sys.stderr)
@@ -90,11 +147,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     from orderflow.service.history import change_records, change_records_of
 
     sections = [_section(path) for path in args.section]
+    out = _writable_file(args.out, "--out")
+    json_out = _writable_file(args.json, "--json") if args.json else None
     svc = open_service(args.db)
     year, month = args.month
     policy = svc.policy
     period = Period.month(year, month, policy.timezone)
     orders = [o for o in svc.store.orders() if not args.factory or o.factory_id == args.factory]
+    if args.factory and not orders:
+        known = sorted({o.factory_id for o in svc.store.orders()})
+        svc.store.close()
+        raise InputError(
+            f"--factory {args.factory}: no orders of that factory; known: {', '.join(known)}"
+        )
     verified = {o.id for o in orders} if args.trust_verified else _verified_ids(svc)
     started = time.perf_counter()
     incidents = svc.incidents()
@@ -117,9 +182,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         incidents=incidents,
         factory=args.factory or "all factories",
     )
-    Path(args.out).write_text(render_html(report), encoding="utf-8")
-    if args.json:
-        Path(args.json).write_text(render_json(report), encoding="utf-8")
+    out.write_text(render_html(report), encoding="utf-8")
+    if json_out is not None:
+        json_out.write_text(render_json(report), encoding="utf-8")
     print(
         f"report for {period.label} written to {args.out} in {time.perf_counter() - started:.1f} s"
     )
@@ -151,6 +216,8 @@ def _verified_ids(svc: OrderService) -> set[str]:
 
 def cmd_warnings(args: argparse.Namespace) -> int:
     """List orders past their stage deadline and audit new warnings."""
+    if args.limit < 0:
+        raise InputError(f"--limit must be 0 or more, got {args.limit}")
     svc = open_service(args.db)
     found = svc.sweep_warnings()
     for w in found[: args.limit]:
@@ -165,6 +232,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Simulate a year, verify the audit log, write the report, print the headline."""
     args.db = args.db or DEMO_DB
     args.replace = True
+    _writable_file(args.out, "--out")  # before a 3-minute simulation, not after it
+    if args.json:
+        _writable_file(args.json, "--json")
     started = time.perf_counter()
     cmd_simulate(args)
     verify(args.db, deep=False)

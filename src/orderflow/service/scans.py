@@ -55,10 +55,13 @@ def record_scan(
         before = records.read_stock(tx, component, for_update=True)
         p = before.position
         on_hand = p.on_hand + amount if direction == "in" else p.on_hand - amount
-        if on_hand < 0:
+        if on_hand < p.reserved:
+            # reserved stock belongs to kitted orders: taking it would make a later
+            # dispatch find less than it reserved
             raise InputError(
-                f"goods-out of {amount} {component} would leave {on_hand} on hand; "
-                "scan the goods-in first or do a stock-take"
+                f"goods-out of {amount} {component} would leave {on_hand} on hand, below the "
+                f"{p.reserved} reserved for kitted orders; scan the goods-in first or do a "
+                "stock-take"
             )
         after = StockLevel(StockPosition(component, on_hand, p.reserved), now_us)
         alert = inventory.set_level(

@@ -25,6 +25,10 @@ HOLIDAYS_2026: tuple[tuple[dt.date, dt.date], ...] = (
 """Public holidays of the 2026 calendar (mainland China), first and last day."""
 
 
+MAX_ORDERS = 5_000_000
+"""The most orders one simulated year takes (34 years of the seed plant's volume)."""
+
+
 @attrs.frozen
 class PlantProfile:
     """Parameters of a simulated plant year. Rates are per order unless noted.
@@ -86,6 +90,13 @@ class PlantProfile:
                 raise InputError(
                     f"PlantProfile.{name} must be at least 1, got {getattr(self, name)}"
                 )
+        if self.orders > MAX_ORDERS:
+            raise InputError(
+                f"PlantProfile.orders is at most {MAX_ORDERS:,} (a group of large plants' "
+                f"year), got {self.orders:,}"
+            )
+        if not 2000 <= self.year <= 2098:
+            raise InputError(f"PlantProfile.year must be 2000..2098, got {self.year}")
         rates = (
             "shortage_rate",
             "qc_failure_rate",
