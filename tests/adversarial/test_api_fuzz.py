@@ -9,6 +9,7 @@ import os
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,6 +121,7 @@ def _factory_of(result: Any) -> str | None:
     return getattr(order, "factory_id", None)
 
 
+@pytest.mark.slow  # 60 examples in every run; 2,000 in the nightly session
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_random_calls_by_random_actors_keep_every_promise(data: st.DataObject) -> None:
