@@ -49,9 +49,10 @@ class OrderService:
     ``actor`` arguments are a user id, or an :class:`~orderflow.geo.Actor` whose factory
     scopes are checked with ``access`` (R10). ``number_prefix`` starts every order number
     the service assigns (``HY20260122-887``). ``effects`` maps workflow events to what
-    they do besides moving the stage (:mod:`orderflow.service.effects`). The store's
-    origin must be the one its log was created with (:class:`~orderflow.StoreError`
-    otherwise).
+    they do besides moving the stage (:mod:`orderflow.service.effects`). With
+    ``events`` (the default) every audit entry's event is written to the transactional
+    outbox (:mod:`orderflow.service.outbox`) for a relay to deliver. The store's origin
+    must be the one its log was created with (:class:`~orderflow.StoreError` otherwise).
     """
 
     def __init__(
@@ -66,11 +67,12 @@ class OrderService:
         effects: Mapping[str, Effect] = DEFAULT_EFFECTS,
         router: Router | None = None,
         geocoder: Geocoder | None = None,
+        events: bool = True,
     ) -> None:
         bind_origin(store)
         self.runtime = Runtime(store, workflow=workflow, clock=clock, policies=policies,
                                access=access, number_prefix=number_prefix, effects=effects,
-                               router=router, geocoder=geocoder)  # fmt: skip
+                               router=router, geocoder=geocoder, events=events)  # fmt: skip
         self.audit = AuditReader(store, self.runtime.checkpointer)
         """Verification, checkpoints, bundles and replay of this store's audit log."""
         policy_ops.load_stored_policy(self.runtime)

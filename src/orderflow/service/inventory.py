@@ -15,7 +15,7 @@ from orderflow.domain import Component, Order
 from orderflow.exceptions import InputError
 from orderflow.ports import StoreTx
 from orderflow.serialization import to_json
-from orderflow.service import records
+from orderflow.service import outbox, records
 from orderflow.service.records import PurchasingAlert, StockLevel
 
 __all__ = ["issue", "release", "reserve", "set_level"]
@@ -43,7 +43,9 @@ def set_level(
     if threshold <= 0 or not (was >= threshold > now):
         return None
     alert = PurchasingAlert(after.position.component, now, threshold, at_us, actor, device, batch)
-    tx.put_doc(records.ALERT, f"{at_us:020d}/{alert.component}", to_json(alert))
+    key = f"{at_us:020d}/{alert.component}"
+    tx.put_doc(records.ALERT, key, to_json(alert))
+    outbox.write(tx, outbox.alert_event(alert, key))  # purchasing hears of it (R6)
     return alert
 
 

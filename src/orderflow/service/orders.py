@@ -130,8 +130,8 @@ def submit(
         context["kitting_rate"] = str(checks[1].measured.get("kitting_rate", ""))
         context["policy"] = str(policy.version)
         rt.append(tx, order.id, EntryType.CREATED, actor=who, at_us=to_micros(now),
-                  changes=created_changes(order), context=context,
-                  key=idempotency_key)  # fmt: skip
+                  changes=created_changes(order), context=context, key=idempotency_key,
+                  link_token=token)  # fmt: skip
         return Submission(order, checks, token)
 
     args = attrs.asdict(draft, recurse=True) if idempotency_key else {}

@@ -24,6 +24,7 @@ from orderflow.geo.geocoder import Geocoder
 from orderflow.geo.router import Router
 from orderflow.policy import Policy, PolicyStore
 from orderflow.ports import Store, StoreTx
+from orderflow.service import outbox
 from orderflow.service.boundary import actor_key
 from orderflow.service.checkpoints import Checkpointer
 from orderflow.service.codec import fingerprint
@@ -54,8 +55,11 @@ class Runtime:
         effects: Mapping[str, Effect] = DEFAULT_EFFECTS,
         router: Router | None = None,
         geocoder: Geocoder | None = None,
+        events: bool = True,
     ) -> None:
         self.store = store
+        self.events = events
+        """Write each entry's event to the outbox (off only for runs nobody listens to)."""
         self.clock = clock or SystemClock()
         self.policies = policies or (workflow.policies if workflow else PolicyStore())
         self.workflow = workflow or Workflow(policy=self.policies)
@@ -118,11 +122,13 @@ class Runtime:
         context: Mapping[str, str] | None = None,
         key: str | None = None,
         expect_seq: int | None = None,
+        link_token: str | None = None,
     ) -> AuditEntry:
-        """Append the next entry of ``chain`` in ``tx`` (R5).
+        """Append the next entry of ``chain`` in ``tx`` (R5), and its outbox event.
 
         ``expect_seq`` is the stored order's version: a chain that ends elsewhere was
-        changed outside orderflow, and nothing is written.
+        changed outside orderflow, and nothing is written. ``link_token`` (a new order's
+        query token) rides on the ``order.submitted`` event only.
         """
         head = tx.chain_head(chain)
         if expect_seq is not None and (head.seq if head else -1) != expect_seq:
@@ -146,6 +152,8 @@ class Runtime:
         )
         data = encode(entry)
         tx.append_audit(chain, entry.seq, data, leaf_hash(data))
+        if self.events:
+            outbox.write(tx, outbox.event_for(entry, link_token=link_token))
         self.checkpointer.appended += 1
         return entry
 

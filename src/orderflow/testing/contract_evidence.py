@@ -115,3 +115,29 @@ class EvidenceContract:
         closed = svc.resolve_incident(incident.id, "late PO", actor="q", idempotency_key="r")
         retried = svc.resolve_incident(incident.id, "late PO", actor="q", idempotency_key="r")
         assert retried == closed
+
+    def test_every_committed_entry_has_its_event_and_nothing_else_does(self, store: Store) -> None:
+        from orderflow.exceptions import WorkflowError
+        from orderflow.service.outbox import OUTBOX, pending
+        from orderflow.testing.contracts import draft
+
+        svc = self._service(store)
+        with store.transaction() as tx:  # the seeding's events are not this test's
+            for key, _ in tx.docs(OUTBOX):
+                tx.delete_doc(OUTBOX, key)
+        sub = svc.submit(draft(), actor="s", idempotency_key="k1")
+        svc.submit(draft(), actor="s", idempotency_key="k1")  # a retry: no second event
+        svc.fire(sub.order.id, "hold", actor="p", reason="call")
+        svc.fire(sub.order.id, "resume", actor="p")
+        with pytest.raises(WorkflowError):
+            svc.fire(sub.order.id, "dispatch_production", actor="p")  # refused: no event
+        with store.transaction() as tx:
+            events = pending(tx)
+        assert [e.type for e in events] == [
+            "order.submitted", "order.stage_changed", "order.stage_changed"
+        ]  # fmt: skip
+        assert [e.body["seq"] for e in events] == [0, 1, 2]
+        assert events[0].link_token == sub.query_token  # for the customer's link message
+        assert events[1].link_token is None and events[1].body["to"] == "on_hold"
+        assert events[1].id == f"{store.origin}/{sub.order.id}/1"
+        assert len({e.id for e in events}) == 3
