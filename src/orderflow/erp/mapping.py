@@ -46,7 +46,7 @@ from typing import Any, Literal
 
 import attrs
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from orderflow.clock import check_timezone
 from orderflow.erp.convert import (
@@ -59,9 +59,19 @@ from orderflow.erp.convert import (
     LookupConverter,
     TextConverter,
 )
+from orderflow.erp.filters import ConditionDoc, RowFilter
+from orderflow.erp.sections import (
+    FieldSpec,
+    LocksDoc,
+    ShipmentsDoc,
+    ShipmentSpec,
+    StockSpec,
+    Strict,
+)
 from orderflow.exceptions import InputError
 
 __all__ = [
+    "ERP_STATUSES",
     "FEED_SOURCES",
     "HEADER_TARGETS",
     "LINE_TARGETS",
@@ -69,6 +79,7 @@ __all__ = [
     "FieldSpec",
     "LookupSpec",
     "MappingSpecError",
+    "ShipmentSpec",
     "StockSpec",
     "TableSpec",
     "available_presets",
@@ -92,6 +103,10 @@ HEADER_TARGETS: Mapping[str, tuple[bool, frozenset[str]]] = MappingProxyType(
         "cancelled": (False, frozenset({"code"})),
         "erp_status": (False, frozenset({"code", "text"})),
         "delivery_address": (False, frozenset({"text"})),
+        "checker": (False, frozenset({"int"})),
+        "closed": (False, frozenset({"code"})),
+        "currency": (False, frozenset({"text", "lookup", "code"})),
+        "exchange_rate": (False, frozenset({"decimal"})),
     }
 )
 """The orderflow fields a header column can feed: name -> (required, converter types)."""
@@ -102,9 +117,20 @@ LINE_TARGETS: Mapping[str, tuple[bool, frozenset[str]]] = MappingProxyType(
         "qty": (True, frozenset({"decimal"})),
         "unit_price": (False, frozenset({"decimal"})),
         "delivery_date": (False, frozenset({"date"})),
+        "order_qty": (False, frozenset({"decimal"})),
+        "unit": (False, frozenset({"text", "lookup", "code"})),
+        "unit_price_incl_tax": (False, frozenset({"decimal"})),
+        "tax_rate": (False, frozenset({"decimal"})),
+        "discount_rate": (False, frozenset({"decimal"})),
+        "base_amount": (False, frozenset({"decimal"})),
+        "closed": (False, frozenset({"code"})),
     }
 )
 """The orderflow fields a line column can feed: name -> (required, converter types)."""
+
+ERP_STATUSES = ("draft", "audited", "partly_closed", "closed")
+"""What ``erp_status`` codes map to: a ``draft`` is not imported, ``closed`` closes the
+order (Kingdee K3 ``FStatus`` 0..3)."""
 
 FEED_SOURCES = frozenset(
     {
@@ -137,8 +163,7 @@ class MappingSpecError(InputError):
 # --------------------------------------------------------------------------- document
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = Strict
 
 
 class _FieldDoc(_Strict):
@@ -148,6 +173,7 @@ class _FieldDoc(_Strict):
     minimum: Decimal | None = None
     codes: dict[str, str | bool | int] | None = None
     lookup: str | None = None
+    if_null: str | int | bool | Decimal | None = None
 
     @model_validator(mode="after")
     def _options_fit_type(self) -> _FieldDoc:
@@ -169,6 +195,7 @@ class _TableDoc(_Strict):
     key: str = Field(min_length=1)
     parent: str | None = None
     fields: dict[str, _FieldDoc]
+    where: list[ConditionDoc] = Field(default_factory=list)
 
 
 class _LookupDoc(_Strict):
@@ -188,6 +215,8 @@ class _StockDoc(_Strict):
     qty: _FieldDoc
     warehouse_column: str | None = None
     warehouses: list[str] = Field(default_factory=list)
+    where: list[ConditionDoc] = Field(default_factory=list)
+    locks: LocksDoc | None = None
 
     @model_validator(mode="after")
     def _warehouses_need_column(self) -> _StockDoc:
@@ -195,6 +224,8 @@ class _StockDoc(_Strict):
             raise ValueError("'warehouses' needs 'warehouse_column'")
         if self.qty.type != "decimal":
             raise ValueError("qty must be of type 'decimal'")
+        if self.warehouses and self.locks is not None and not self.locks.warehouse_column:
+            raise ValueError("'warehouses' needs 'locks.warehouse_column' too")
         return self
 
 
@@ -241,6 +272,7 @@ class _MappingDoc(_Strict):
     lines: _TableDoc
     lookups: dict[str, _LookupDoc] = Field(default_factory=dict)
     stock: _StockDoc | None = None
+    shipments: ShipmentsDoc | None = None
     feed: _FeedDoc = Field(default_factory=_default_feed)
 
     @field_validator("format")
@@ -286,10 +318,17 @@ class _MappingDoc(_Strict):
                 f"{where}.lookup: unknown lookup {spec.lookup!r} "
                 f"(defined: {sorted(self.lookups) or 'none'})"
             )
-        if name == "cancelled" and spec.codes is not None:
+        if name in {"cancelled", "closed"} and spec.codes is not None:
             bad = sorted(k for k, v in spec.codes.items() if not isinstance(v, bool))
             if bad:
-                out.append(f"{where}.codes: cancellation codes must map to true/false ({bad})")
+                out.append(f"{where}.codes: {name} codes must map to true/false ({bad})")
+        if name == "erp_status" and spec.codes is not None:
+            bad = sorted(k for k, v in spec.codes.items() if v not in ERP_STATUSES)
+            if bad:
+                out.append(
+                    f"{where}.codes: erp_status codes must map to one of "
+                    f"{list(ERP_STATUSES)} ({bad})"
+                )
         if name in {"erp_status", "customer_id", "product"} and spec.codes is not None:
             bad = sorted(k for k, v in spec.codes.items() if not isinstance(v, str))
             if bad:
@@ -301,14 +340,6 @@ class _MappingDoc(_Strict):
 
 
 @attrs.frozen
-class FieldSpec:
-    """One mapped column: the ERP column and the converter that reads it."""
-
-    column: str
-    converter: Converter
-
-
-@attrs.frozen
 class TableSpec:
     """An ERP table: its key column, its parent column (lines only) and mapped fields."""
 
@@ -316,14 +347,16 @@ class TableSpec:
     key: str
     fields: Mapping[str, FieldSpec]
     parent: str | None = None
+    where: RowFilter = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Every column read from the table: key, parent, then mapped columns (no repeats)."""
+        """Every column read from the table: key, parent, mapped then filter columns."""
         out = [self.key]
         if self.parent:
             out.append(self.parent)
         out.extend(f.column for f in self.fields.values())
+        out.extend(c.column for c in self.where)
         return tuple(dict.fromkeys(out))
 
 
@@ -335,17 +368,6 @@ class LookupSpec:
     table: str
     key: str
     value: str
-
-
-@attrs.frozen
-class StockSpec:
-    """Where ERP on-hand stock lives (``ICInventory`` in Kingdee K3)."""
-
-    table: str
-    item: FieldSpec
-    qty: FieldSpec
-    warehouse_column: str | None = None
-    warehouses: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -368,6 +390,7 @@ class ErpMapping:
     lines: TableSpec
     lookups: Mapping[str, LookupSpec]
     stock: StockSpec | None
+    shipments: ShipmentSpec | None
     feed_columns: tuple[tuple[str, str], ...]
     fingerprint: str
     document: Mapping[str, Any] = attrs.field(eq=False, repr=False)
@@ -385,10 +408,12 @@ class ErpMapping:
         for lookup in self.lookups.values():
             add(lookup.table, lookup.key, lookup.value)
         if self.stock is not None:
-            cols = [self.stock.item.column, self.stock.qty.column]
-            if self.stock.warehouse_column:
-                cols.append(self.stock.warehouse_column)
-            add(self.stock.table, *cols)
+            add(self.stock.table, *self.stock.columns)
+            if self.stock.locks is not None:
+                add(self.stock.locks.table, *self.stock.locks.columns)
+        if self.shipments is not None:
+            add(self.shipments.table, *self.shipments.header_columns)
+            add(self.shipments.lines_table, *self.shipments.line_columns)
         return {t: tuple(c) for t, c in need.items()}
 
 
@@ -412,12 +437,18 @@ def _converter(
     return LookupConverter(spec.name, spec.table, spec.key, spec.value)
 
 
+_POSITIVE = frozenset({"qty", "order_qty", "exchange_rate"})
+
+
+def _field(name: str, doc: _FieldDoc, zone: str, lookups: Mapping[str, LookupSpec]) -> FieldSpec:
+    converter = _converter(doc, zone, lookups, positive=name in _POSITIVE)
+    return FieldSpec(doc.column, converter, doc.if_null)
+
+
 def _table(doc: _TableDoc, zone: str, lookups: Mapping[str, LookupSpec]) -> TableSpec:
-    fields = {
-        name: FieldSpec(f.column, _converter(f, zone, lookups, positive=name == "qty"))
-        for name, f in doc.fields.items()
-    }
-    return TableSpec(doc.table, doc.key, MappingProxyType(fields), doc.parent)
+    fields = {name: _field(name, f, zone, lookups) for name, f in doc.fields.items()}
+    where = tuple(c.frozen() for c in doc.where)
+    return TableSpec(doc.table, doc.key, MappingProxyType(fields), doc.parent, where)
 
 
 def _problems(exc: pydantic.ValidationError) -> list[str]:
@@ -466,6 +497,8 @@ def parse_mapping(document: Mapping[str, Any], *, origin: str = "mapping") -> Er
             ),
             warehouse_column=doc.stock.warehouse_column,
             warehouses=tuple(doc.stock.warehouses),
+            where=tuple(c.frozen() for c in doc.stock.where),
+            locks=doc.stock.locks.frozen() if doc.stock.locks is not None else None,
         )
     return ErpMapping(
         name=doc.name,
@@ -479,6 +512,7 @@ def parse_mapping(document: Mapping[str, Any], *, origin: str = "mapping") -> Er
         lines=_table(doc.lines, doc.timezone, lookups),
         lookups=MappingProxyType(lookups),
         stock=stock,
+        shipments=doc.shipments.frozen() if doc.shipments is not None else None,
         feed_columns=tuple((c.column, c.source) for c in doc.feed.columns),
         fingerprint=fingerprint,
         document=MappingProxyType(canonical),

@@ -21,7 +21,10 @@ import attrs
 
 from orderflow.clock import Clock, FrozenClock
 from orderflow.domain import Order, new_order
+from orderflow.erp.changes import ChangeValue
 from orderflow.erp.convert import key_text
+from orderflow.erp.documents import ErpOrder, ErpRecord
+from orderflow.erp.filters import Condition, row_matches
 from orderflow.erp.mapping import ErpMapping, LookupSpec
 from orderflow.erp.ports import (
     ErpKey,
@@ -31,7 +34,6 @@ from orderflow.erp.ports import (
     SyncCursor,
     SyncStateStore,
 )
-from orderflow.erp.records import ChangeValue, ErpRecord, OrderDraft
 from orderflow.exceptions import (
     ConcurrencyConflict,
     IdempotencyConflict,
@@ -105,6 +107,7 @@ class InMemoryErpSource:
             for r in self.tables.get(mapping.header.table, [])
             if (low is None or _sort_key(r[key]) > low)
             and (high is None or _sort_key(r[key]) <= high)
+            and row_matches(mapping.header.where, r)
         ]
         rows.sort(key=lambda r: _sort_key(r[key]))
         return rows
@@ -125,16 +128,48 @@ class InMemoryErpSource:
         parent = mapping.lines.parent or mapping.header.key
         for row in self.tables.get(mapping.lines.table, []):
             k = key_text(row.get(parent))
-            if k in wanted:
+            if k in wanted and row_matches(mapping.lines.where, row):
                 lines.setdefault(k, []).append(self._visible(mapping.lines.table, row))
+        shipped = self._shipments(mapping, wanted)
         return [
             ErpRecord(
                 h[mapping.header.key],
                 self._visible(mapping.header.table, h),
                 tuple(lines.get(key_text(h[mapping.header.key]), [])),
+                tuple(shipped.get(key_text(h[mapping.header.key]), [])),
             )
             for h in headers
         ]
+
+    def _shipments(
+        self, mapping: ErpMapping, wanted: set[str]
+    ) -> dict[str, list[dict[str, object]]]:
+        """Bill lines pointing at the wanted documents, from bills passing the filters."""
+        spec = mapping.shipments
+        if spec is None:
+            return {}
+        bills = {
+            key_text(b.get(spec.key)): b
+            for b in self.tables.get(spec.table, [])
+            if row_matches(spec.where, b)
+        }
+        out: dict[str, list[dict[str, object]]] = {}
+        for row in self.tables.get(spec.lines_table, []):
+            order = key_text(row.get(spec.order_key))
+            bill = bills.get(key_text(row.get(spec.parent)))
+            if order not in wanted or bill is None or not row_matches(spec.lines_where, row):
+                continue
+            out.setdefault(order, []).append(
+                {
+                    spec.key: bill.get(spec.key),
+                    spec.date: bill.get(spec.date),
+                    spec.red_column: bill.get(spec.red_column),
+                    spec.order_key: row.get(spec.order_key),
+                    spec.order_line: row.get(spec.order_line),
+                    spec.qty: row.get(spec.qty),
+                }
+            )
+        return out
 
     def count_orders(
         self, mapping: ErpMapping, *, after: ErpKey | None, upto: ErpKey | None = None
@@ -151,11 +186,23 @@ class InMemoryErpSource:
         }
 
     def read_stock(self, mapping: ErpMapping) -> Sequence[Mapping[str, object]]:
-        """The raw rows of the mapping's stock table."""
+        """The raw rows of the mapping's stock table that pass its ``where``."""
         if mapping.stock is None:
             return []
+        return self._filtered(mapping.stock.table, mapping.stock.where)
+
+    def read_stock_locks(self, mapping: ErpMapping) -> Sequence[Mapping[str, object]]:
+        """The raw rows of the mapping's lock table that pass its ``where``."""
+        if mapping.stock is None or mapping.stock.locks is None:
+            return []
+        return self._filtered(mapping.stock.locks.table, mapping.stock.locks.where)
+
+    def _filtered(self, table: str, where: Iterable[Condition]) -> list[dict[str, object]]:
+        conditions = tuple(where)
         return [
-            self._visible(mapping.stock.table, r) for r in self.tables.get(mapping.stock.table, [])
+            self._visible(table, r)
+            for r in self.tables.get(table, [])
+            if row_matches(conditions, r)
         ]
 
     # -- editing, as an ERP user would --------------------------------------------------
@@ -202,6 +249,7 @@ class AuditRecord:
     to_state: str | None = None
     changes: tuple[tuple[str, ChangeValue, ChangeValue], ...] = ()
     reason: str = ""
+    occurred_at: dt.datetime | None = None
 
     def without_time(self) -> tuple[object, ...]:
         """Everything but the timestamp (for "same entries modulo timestamps")."""
@@ -270,7 +318,7 @@ class _Orders:
         self.j.set(self.store.idempotency, key, (request, order.id))
         return order
 
-    def import_order(self, draft: OrderDraft, *, actor: str, idempotency_key: str) -> Order:
+    def import_order(self, draft: ErpOrder, *, actor: str, idempotency_key: str) -> Order:
         request = ("import", draft)
         replay = self._replay(idempotency_key, request)
         if replay is not None:
@@ -337,21 +385,61 @@ class _Orders:
     def cancel_order(
         self, order_id: str, reason: str, *, actor: str, idempotency_key: str
     ) -> Order:
-        request = ("cancel", order_id, reason)
+        return self._fire(
+            "cancel",
+            order_id,
+            reason,
+            self.store.cancellable_stages,
+            self.store.cancelled_stage,
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+
+    def deliver_order(
+        self,
+        order_id: str,
+        reason: str,
+        *,
+        delivered_at: dt.datetime,
+        actor: str,
+        idempotency_key: str,
+    ) -> Order:
+        return self._fire(
+            "deliver",
+            order_id,
+            reason,
+            frozenset({self.store.deliver_from}),
+            self.store.delivered_stage,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            occurred_at=delivered_at,
+        )
+
+    def _fire(
+        self,
+        event: str,
+        order_id: str,
+        reason: str,
+        sources: Collection[str],
+        target: str,
+        *,
+        actor: str,
+        idempotency_key: str,
+        occurred_at: dt.datetime | None = None,
+    ) -> Order:
+        request = (event, order_id, reason)
         replay = self._replay(idempotency_key, request)
         if replay is not None:
             return replay
         order = self.store.orders.get(order_id)
         if order is None:
             raise NotFound("order", order_id)
-        if order.stage not in self.store.cancellable_stages:
-            raise InvalidTransition(order_id, order.stage, "cancel", ())
+        if order.stage not in sources:
+            raise InvalidTransition(order_id, order.stage, event, ())
         if not reason.strip():
-            raise InputError("a cancellation needs a reason")
+            raise InputError(f"a {event} event needs a reason")
         now = self.store.clock.now()
-        updated = attrs.evolve(
-            order, stage=self.store.cancelled_stage, stage_entered_at=now, version=order.version + 1
-        )
+        updated = attrs.evolve(order, stage=target, stage_entered_at=now, version=order.version + 1)
         record = AuditRecord(
             order.id,
             updated.version,
@@ -362,6 +450,7 @@ class _Orders:
             order.stage,
             updated.stage,
             reason=reason,
+            occurred_at=occurred_at,
         )
         return self._commit(updated, record, idempotency_key, request)
 
@@ -370,6 +459,15 @@ class _State:
     def __init__(self, store: InMemoryErpStore, journal: _Journal) -> None:
         self.store = store
         self.j = journal
+
+    def known_ids(self, stream: str) -> Sequence[str]:
+        return [i for s, i in self.store.row_state if s == stream]
+
+    def save_facts(self, stream: str, erp_id: str, facts: Mapping[str, Any]) -> None:
+        self.j.set(self.store.facts, (stream, erp_id), dict(facts))
+
+    def facts(self, stream: str, erp_id: str) -> Mapping[str, Any] | None:
+        return self.store.facts.get((stream, erp_id))
 
     def load_cursor(self, stream: str) -> SyncCursor:
         return self.store.cursors.get(stream, SyncCursor())
@@ -421,7 +519,9 @@ class InMemoryErpStore:
     ``fail_on`` is a hook for crash tests: called before every order write with the
     new order and its audit record; raising from it aborts that unit of work.
     ``frozen_stages`` refuse ERP field updates (as a real service may, after
-    production starts); ``cancellable_stages`` are those the cancel event leaves.
+    production starts); ``cancellable_stages`` are those the cancel event leaves,
+    ``deliver_from`` the one the deliver event leaves (for ``delivered_stage``).
+    ``facts`` holds the ERP facts the sync keeps per document.
     """
 
     def __init__(
@@ -432,12 +532,16 @@ class InMemoryErpStore:
         cancelled_stage: str = "cancelled",
         cancellable_stages: Collection[str] = ("pending_review", "kitting_locked"),
         frozen_stages: Collection[str] = (),
+        delivered_stage: str = "delivered",
+        deliver_from: str = "qc_released",
     ) -> None:
         self.clock = clock or FrozenClock()
         self.initial_stage = initial_stage
         self.cancelled_stage = cancelled_stage
         self.cancellable_stages = frozenset(cancellable_stages)
         self.frozen_stages = frozenset(frozen_stages)
+        self.delivered_stage = delivered_stage
+        self.deliver_from = deliver_from
         self.orders: dict[str, Order] = {}
         self.by_erp_id: dict[str, str] = {}
         self.audit: list[AuditRecord] = []
@@ -445,6 +549,7 @@ class InMemoryErpStore:
         self.cursors: dict[str, SyncCursor] = {}
         self.row_state: dict[tuple[str, str], RowState] = {}
         self.quarantine: dict[tuple[str, str], QuarantineEntry] = {}
+        self.facts: dict[tuple[str, str], dict[str, Any]] = {}
         self.fail_on: Callable[[Order, AuditRecord], None] | None = None
         self.commits = 0
         self.rollbacks = 0
