@@ -4,9 +4,10 @@
 rows and the outbound-bill rows pointing at it, as read by an
 :class:`~orderflow.erp.ports.ErpSource`) into a :class:`MappedRow`: either an
 :class:`~orderflow.erp.ErpOrder` or every :class:`~orderflow.MappingError` found, plus
-a content hash of the result. The hash covers the mapped values (after code lookups),
-so a change in a code table also counts as a change, and a quarantined row is retried
-once its data or the code table it points at is fixed.
+a content hash. The hash covers everything the outcome depends on (the mapping, the code
+tables and the raw rows), so a change in a code table also counts as a change, a
+quarantined row is retried once its data or the code table it points at is fixed, and
+an unchanged row need not be mapped again.
 
 Status (Kingdee K3 semantics, see ``docs/guides/erp.md``): a document is *audited*
 when its checker is not 0 and its status is not ``draft``; *closed* when its status
@@ -70,14 +71,18 @@ class MappedRow:
         return self.draft is not None
 
 
-def _raw_canonical(value: object) -> object:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float | Decimal):
-        return key_text(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return repr(value)
+_LOOKUP_PRINTS: dict[int, tuple[Lookups, str]] = {}
+
+
+def _lookups_print(lookups: Lookups) -> str:
+    """The code tables' hash, computed once per loaded set (``follow`` reuses a set)."""
+    seen = _LOOKUP_PRINTS.get(id(lookups))
+    if seen is not None and seen[0] is lookups:
+        return seen[1]
+    printed = _hash({name: sorted(table.items()) for name, table in lookups.items()})
+    _LOOKUP_PRINTS.clear()  # keep one: the set in use
+    _LOOKUP_PRINTS[id(lookups)] = (lookups, printed)
+    return printed
 
 
 def _hash(payload: object) -> str:
@@ -99,6 +104,7 @@ class RowMapper:
     def __init__(self, mapping: ErpMapping, lookups: Lookups) -> None:
         self.mapping = mapping
         self.lookups = lookups
+        self._lookups_print = _lookups_print(lookups)
         self._bill_date = DateConverter(mapping.timezone)
 
     def _row_key(self, record: ErpRecord, line: Mapping[str, object] | None) -> str:
@@ -166,17 +172,38 @@ class RowMapper:
         draft = None
         if not errors:
             draft = self._draft(record, head, erp_lines, errors)
-        if draft is not None:
-            payload: object = [m.fingerprint, draft.canonical()]
-        else:
-            payload = [
-                m.fingerprint,
-                {k: _raw_canonical(v) for k, v in sorted(record.header.items())},
-                [{k: _raw_canonical(v) for k, v in sorted(r.items())} for r in ordered],
-                [{k: _raw_canonical(v) for k, v in sorted(r.items())} for r in record.shipments],
-                [str(e) for e in errors],
-            ]
-        return MappedRow(record.erp_id, record.key, _hash(payload), draft, tuple(errors), inactive)
+        content = self.content_hash(record)
+        return MappedRow(record.erp_id, record.key, content, draft, tuple(errors), inactive)
+
+    def content_hash(self, record: ErpRecord) -> str:
+        """A hash of everything the mapping of ``record`` depends on (cheap; no mapping).
+
+        Mapping is a pure function of the mapping, the code tables and the raw rows, so
+        equal hashes mean an equal outcome: the sync skips such rows without mapping
+        them. Any change of a code table changes every hash (the rows are re-examined).
+        """
+        m = self.mapping
+        key = m.lines.key
+        # the database's row order is not part of the content
+        lines = sorted(record.lines, key=lambda r: str(r.get(key)))
+        bills = m.shipments
+        shipments = (
+            sorted(
+                record.shipments,
+                key=lambda r: (str(r.get(bills.key)), str(r.get(bills.order_line))),
+            )
+            if bills is not None
+            else []
+        )
+        # json's C encoder with default=str: Decimal, date and datetime as their text
+        text = json.dumps(
+            [m.fingerprint, self._lookups_print, record.header, lines, shipments],
+            sort_keys=True,
+            default=str,
+            ensure_ascii=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def _line(
         self,

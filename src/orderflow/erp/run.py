@@ -143,21 +143,29 @@ class BatchRun:
         self.seen: set[str] = set()
 
     def apply_batch(self, records: Sequence[ErpRecord], cursor: SyncCursor) -> None:
-        """Map ``records`` (pure), then apply the changed ones and ``cursor`` in one unit."""
-        mapped = [self.mapper.map(r) for r in records]  # pure; before the transaction
-        self.seen.update(m.erp_id for m in mapped)
+        """Apply the changed ``records`` and ``cursor`` in one unit of work.
+
+        Content hashes are compared first (a short read), and only changed rows are
+        mapped, before the writing transaction opens: an unchanged row costs a hash.
+        """
+        hashes = {r.erp_id: self.mapper.content_hash(r) for r in records}
+        self.seen.update(hashes)
         with self.store.unit_of_work() as uow:
-            known = uow.state.row_states(self.stream, [m.erp_id for m in mapped])
+            known = uow.state.row_states(self.stream, list(hashes))
+        mapped = {
+            r.erp_id: self.mapper.map(r)  # pure; before the writing transaction
+            for r in records
+            if not _unchanged(known.get(r.erp_id), hashes[r.erp_id])
+        }
+        with self.store.unit_of_work() as uow:
+            known = uow.state.row_states(self.stream, list(hashes))
             states: list[RowState] = []
-            for row in mapped:
-                before = known.get(row.erp_id)
-                if (
-                    before is not None
-                    and before.content_hash == row.content_hash
-                    and before.status != "waiting"
-                ):
+            for record in records:
+                before = known.get(record.erp_id)
+                if _unchanged(before, hashes[record.erp_id]):
                     self.report.unchanged += 1
                     continue
+                row = mapped.get(record.erp_id) or self.mapper.map(record)
                 states.append(self._apply(uow, row, before))
             uow.state.save_row_states(self.stream, states)
             uow.state.save_cursor(self.stream, cursor)
@@ -340,6 +348,11 @@ class BatchRun:
                 )
                 states.append(self.quarantine(uow, erp_id, "gone", [error], order.id))
             uow.state.save_row_states(self.stream, states)
+
+
+def _unchanged(before: RowState | None, content_hash: str) -> bool:
+    # a waiting row is looked at again even when unchanged: its order's stage may not be
+    return before is not None and before.content_hash == content_hash and before.status != "waiting"
 
 
 def _midnight(day: dt.date, zone: str) -> dt.datetime:
