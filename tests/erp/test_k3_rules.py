@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 import sqlalchemy as sa
 
 from orderflow.adapters.erp_sql import SqlErpSource
+from orderflow.audit import decode
 from orderflow.bootstrap import connect
 from orderflow.clock import FrozenClock
 from orderflow.domain import BomLine, Customer, Product
@@ -32,6 +34,8 @@ from orderflow.service.erp_store import ServiceErpStore
 from orderflow.testing.erp_fakes import InMemoryErpSource, InMemoryErpStore
 from orderflow.testing.k3_fixture import create_k3_schema, k3_line
 from orderflow.testing.k3_scenario import k3_scenario, populate_k3_scenario
+from orderflow.workflow import Workflow
+from orderflow.workflow.definition import DEFAULT_DEFINITION
 
 OPEN = {"1001", "1002", "1006", "1007", "1008", "1009", "1010"}
 
@@ -239,3 +243,36 @@ def test_stock_sums_locations_and_batches_minus_locks(source: ErpSource, k3: Erp
     )
     assert report.as_dict()["warehouses"] == ["1", "2"]
     assert "ERP warehouses 1, 2" in report.health_section()["summary"]
+
+
+def test_outbound_bills_drive_the_services_deliver_event(tmp_path: Path, k3: ErpMapping) -> None:
+    free = attrs.evolve(
+        DEFAULT_DEFINITION,
+        transitions=tuple(attrs.evolve(t, guards=()) for t in DEFAULT_DEFINITION.transitions),
+    )
+    svc = connect(f"sqlite:///{tmp_path / 'of.db'}", clock=FrozenClock(), workflow=Workflow(free))
+    try:
+        store = ServiceErpStore(svc)
+        src = InMemoryErpSource(k3_scenario())
+        assert sync_once(src, store, k3).waiting == 1  # shipped, still pending_review
+        order = svc.find(erp_id="1010")
+        assert order is not None
+        for event in ("lock_kitting", "dispatch_production", "release_qc"):
+            svc.fire(order.id, event, actor="plant")
+        assert sync_once(src, store, k3).delivered == 1
+        delivered = svc.get(order.id)
+        assert delivered.stage == "delivered"
+        (entry,) = [
+            e
+            for e in (decode(d) for d in svc.store.audit_entries())
+            if e.order_id == order.id and e.to_state == "delivered"
+        ]
+        # the covering bill's date (12 Feb, Shanghai) is when it happened
+        occurred = dt.datetime(2026, 2, 11, 16, tzinfo=dt.UTC)
+        assert entry.context_map["occurred"] == str(int(occurred.timestamp() * 1_000_000))
+        assert "5004" in entry.context_map["reason"]  # the covering bill (ICStockBill.FInterID)
+        with store.unit_of_work() as uow:
+            facts = uow.state.facts(k3.stream, "1010")
+        assert facts is not None and facts["delivered_on"] == "2026-02-12"
+    finally:
+        svc.store.close()
