@@ -46,7 +46,10 @@ __all__ = ["MappedRow", "RowMapper"]
 
 _NS = uuid.UUID("6f1f3a52-0b7e-5d0a-9a43-6b1b2f0e8c11")
 _DIGITS = re.compile(r"(\d+)$")
-_PER_UNIT = Decimal("1e-10")  # K3 keeps prices as decimal(28,10)
+_PER_UNIT = Decimal("1e-10")
+_ABSENT = (
+    object()
+)  # a column missing from the row, unlike a NULL  # K3 keeps prices as decimal(28,10)
 
 
 @attrs.frozen
@@ -122,12 +125,12 @@ class RowMapper:
         errors: list[MappingError],
     ) -> Value:
         spec = table.fields[name]
-        if spec.column not in row:
+        raw = row.get(spec.column, _ABSENT)
+        if raw is _ABSENT:
             errors.append(
                 MappingError(table.table, key(), spec.column, "column is missing from the ERP row")
             )
             return None
-        raw = row[spec.column]
         if raw is None and spec.if_null is not None:
             raw = spec.if_null
         try:
@@ -144,8 +147,11 @@ class RowMapper:
         closed = status == "closed" or head.get("closed") is True
         return audited, head.get("cancelled") is True, closed
 
-    def map(self, record: ErpRecord) -> MappedRow:
-        """Map one record; never raises for bad data (errors are returned instead)."""
+    def map(self, record: ErpRecord, content_hash: str | None = None) -> MappedRow:
+        """Map one record; never raises for bad data (errors are returned instead).
+
+        ``content_hash`` is :meth:`content_hash` of ``record`` if already computed.
+        """
         m = self.mapping
         errors: list[MappingError] = []
         hkey = self._row_key(record, None)
@@ -172,7 +178,7 @@ class RowMapper:
         draft = None
         if not errors:
             draft = self._draft(record, head, erp_lines, errors)
-        content = self.content_hash(record)
+        content = content_hash or self.content_hash(record)
         return MappedRow(record.erp_id, record.key, content, draft, tuple(errors), inactive)
 
     def content_hash(self, record: ErpRecord) -> str:

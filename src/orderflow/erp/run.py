@@ -153,7 +153,7 @@ class BatchRun:
         with self.store.unit_of_work() as uow:
             known = uow.state.row_states(self.stream, list(hashes))
         mapped = {
-            r.erp_id: self.mapper.map(r)  # pure; before the writing transaction
+            r.erp_id: self.mapper.map(r, hashes[r.erp_id])  # pure; before the transaction
             for r in records
             if not _unchanged(known.get(r.erp_id), hashes[r.erp_id])
         }
@@ -165,7 +165,7 @@ class BatchRun:
                 if _unchanged(before, hashes[record.erp_id]):
                     self.report.unchanged += 1
                     continue
-                row = mapped.get(record.erp_id) or self.mapper.map(record)
+                row = mapped.get(record.erp_id) or self.mapper.map(record, hashes[record.erp_id])
                 states.append(self._apply(uow, row, before))
             uow.state.save_row_states(self.stream, states)
             uow.state.save_cursor(self.stream, cursor)
