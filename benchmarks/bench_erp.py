@@ -48,10 +48,10 @@ from orderflow.domain import Order
 from orderflow.erp import (
     ChangeValue,
     ErpMapping,
+    ErpOrder,
     ErpOrderTarget,
     ErpSyncStore,
     ErpUnitOfWork,
-    OrderDraft,
     SyncStateStore,
     follow,
     load_preset,
@@ -64,6 +64,8 @@ from orderflow.testing.k3_fixture import (
     K3Writer,
     create_k3_schema,
     drop_k3_schema,
+    k3_header,
+    k3_line,
     populate_k3,
 )
 
@@ -78,7 +80,7 @@ class _RecordingOrders:
     def find_by_erp_id(self, erp_id: str) -> Order | None:
         return self.inner.find_by_erp_id(erp_id)
 
-    def import_order(self, draft: OrderDraft, *, actor: str, idempotency_key: str) -> Order:
+    def import_order(self, draft: ErpOrder, *, actor: str, idempotency_key: str) -> Order:
         order = self.inner.import_order(draft, actor=actor, idempotency_key=idempotency_key)
         self.imported.append(draft.erp_id)
         return order
@@ -107,6 +109,23 @@ class _RecordingOrders:
     ) -> Order:
         return self.inner.cancel_order(
             order_id, reason, actor=actor, idempotency_key=idempotency_key
+        )
+
+    def deliver_order(
+        self,
+        order_id: str,
+        reason: str,
+        *,
+        delivered_at: dt.datetime,
+        actor: str,
+        idempotency_key: str,
+    ) -> Order:
+        return self.inner.deliver_order(
+            order_id,
+            reason,
+            delivered_at=delivered_at,
+            actor=actor,
+            idempotency_key=idempotency_key,
         )
 
 
@@ -230,23 +249,17 @@ def measure(
     follower.start()
     for _ in range(args.latency_orders):
         time.sleep(rng.expovariate(args.rate))
-        header = {
-            "FInterID": key,
-            "FBillNo": f"SEORD{key:06d}",
-            "FDate": dt.datetime(2026, 6, 1, 9),
-            "FCustID": rng.randint(1, 200),
-            "FCancellation": 0,
-            "FStatus": 1,
-        }
+        # a K3 client saving an audited sales order (all the columns the preset reads)
+        header = k3_header(key, FDate=dt.datetime(2026, 6, 1, 9), FCustID=rng.randint(1, 200))
         lines = [
-            {
-                "FInterID": key,
-                "FEntryID": e,
-                "FItemID": 10_000 + rng.randint(1, 500),
-                "FQty": Decimal(rng.randint(1, 50)),
-                "FPrice": Decimal("9.90"),
-                "FDate": dt.datetime(2026, 6, 20),
-            }
+            k3_line(
+                key,
+                e,
+                10_000 + rng.randint(1, 500),
+                Decimal(rng.randint(1, 50)),
+                Decimal("9.90"),
+                dt.datetime(2026, 6, 20),
+            )
             for e in range(1, args.lines + 1)
         ]
         erp_commits[str(key)] = writer.insert_order(header, lines)

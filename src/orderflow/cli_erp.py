@@ -245,7 +245,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     svc = _service(args.db, must_exist=True)
     try:
         with _erp(args.erp) as source:
-            erp_qty, unreadable = erp_stock(source, mapping)
+            counted = erp_stock(source, mapping)
+        erp_qty, unreadable = counted.totals, counted.unreadable
         with svc.store.transaction() as tx:
             tracked = {key: records.read_stock(tx, key) for key, _ in tx.docs(records.STOCK)}
             products = {key: from_json(body, Product) for key, body in tx.docs(records.PRODUCT)}
@@ -268,6 +269,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             demand_stages=(svc.workflow.definition.initial,),
             safety_factor=svc.policy.safety.regular,
             unreadable=unreadable,
+            warehouses=counted.warehouses,
         )
     finally:
         svc.store.close()

@@ -45,12 +45,14 @@ def test_feed_carries_stage_and_actual_delivery_date(
     assert rows[1] == {
         "FInterID": 1002,
         "FBillNo": "SEORD001002",
-        "FDate": "2026-01-22",  # 17:00 UTC on the 21st is the 22nd in Ningbo
+        "orderflow_delivered_on": "2026-01-22",  # 17:00 UTC on the 21st is the 22nd in Ningbo
         "orderflow_stage": "delivered",
         "orderflow_stage_at": "2026-01-22 01:00:00",
         "orderflow_number": delivered.number,
     }
-    assert rows[0]["FDate"] is None and rows[0]["orderflow_stage"] == "pending_review"
+    assert (
+        rows[0]["orderflow_delivered_on"] is None and rows[0]["orderflow_stage"] == "pending_review"
+    )
     since = feed_rows(store.orders.values(), k3, since=delivered.stage_entered_at)
     assert [r["FInterID"] for r in since] == [1002]
     with pytest.raises(InputError, match="timezone-aware"):
@@ -67,18 +69,18 @@ def test_feed_as_json_lines_and_csv(
     assert list(first) == [
         "FInterID",
         "FBillNo",
-        "FDate",
+        "orderflow_delivered_on",
         "orderflow_stage",
         "orderflow_stage_at",
         "orderflow_number",
     ]
-    assert first["FInterID"] == 1001 and first["FDate"] is None
+    assert first["FInterID"] == 1001 and first["orderflow_delivered_on"] is None
     path = tmp_path / "feed.csv"
     assert write_feed(store.orders.values(), k3, path, format="csv") == 3
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["FBillNo"] for r in rows] == ["SEORD001001", "SEORD001002", "SEORD001003"]
-    assert rows[0]["FDate"] == ""
+    assert rows[0]["orderflow_delivered_on"] == ""
     assert not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(InputError, match="jsonl"):
         write_feed([], k3, io.StringIO(), format="xml")  # type: ignore[arg-type]
@@ -103,7 +105,8 @@ def test_erp_200_shelf_87_is_flagged_with_the_orders_it_blocks(
         )
     src.insert("t_ICItem", {"FItemID": 10003, "FNumber": "V-100", "FName": "valve", "FModel": ""})
     sync_once(src, store, k3)
-    totals, unreadable = erp_stock(src, k3)
+    counted = erp_stock(src, k3)
+    totals, unreadable = counted.totals, counted.unreadable
     assert totals["Q23-7"] == 200 and not unreadable
     scans = {"Q23-7": dt.datetime(2026, 1, 21, 16, 5, tzinfo=dt.UTC)}
     report = reconcile_stock(
@@ -143,7 +146,8 @@ def test_stock_tolerance_basis_warehouses_and_bad_rows(k3: ErpMapping) -> None:
     src.insert("ICInventory", {"FItemID": 10002, "FStockID": 1, "FQty": Decimal(10)})
     src.insert("ICInventory", {"FItemID": 777, "FStockID": 1, "FQty": Decimal(5)})
     src.insert("ICInventory", {"FItemID": 10003, "FStockID": 1, "FQty": "lots"})
-    totals, unreadable = erp_stock(src, k3)
+    counted = erp_stock(src, k3)
+    totals, unreadable = counted.totals, counted.unreadable
     assert totals == {"P-00002": 10}
     assert sorted((e.key, e.column) for e in unreadable) == [
         ("FItemID=10003/FStockID=1", "FQty"),
@@ -158,7 +162,7 @@ def test_stock_tolerance_basis_warehouses_and_bad_rows(k3: ErpMapping) -> None:
     doc["stock"] = {**doc["stock"], "warehouses": ["2"]}
     from orderflow.erp import parse_mapping
 
-    assert erp_stock(src, parse_mapping(doc))[0] == {}
+    assert erp_stock(src, parse_mapping(doc)).totals == {}
     with pytest.raises(InputError):
         reconcile_stock({}, [], generated_at=dt.datetime(2026, 1, 1))
 
@@ -166,19 +170,19 @@ def test_stock_tolerance_basis_warehouses_and_bad_rows(k3: ErpMapping) -> None:
 def test_check_reports_every_missing_table_and_column(k3: ErpMapping) -> None:
     src = k3_source([simple_order(1001)])
     assert check_mapping(src, k3).ok
-    src.dropped_columns |= {("SEOrderEntry", "FPrice"), ("SEOrder", "FStatus")}
+    src.dropped_columns |= {("SEOrderEntry", "FAuxPrice"), ("SEOrder", "FStatus")}
     del src.tables["ICInventory"], src.columns["ICInventory"]
     result = check_mapping(src, k3)
     assert not result.ok
     assert result.problems == (
         "missing table ICInventory",
         "missing column SEOrder.FStatus",
-        "missing column SEOrderEntry.FPrice",
+        "missing column SEOrderEntry.FAuxPrice",
     )
     with pytest.raises(MappingSpecError) as info:
         result.raise_for_problems()
-    assert "SEOrderEntry.FPrice" in str(info.value) and "ICInventory" in str(info.value)
-    assert result.as_dict()["missing_columns"] == ["SEOrder.FStatus", "SEOrderEntry.FPrice"]
+    assert "SEOrderEntry.FAuxPrice" in str(info.value) and "ICInventory" in str(info.value)
+    assert result.as_dict()["missing_columns"] == ["SEOrder.FStatus", "SEOrderEntry.FAuxPrice"]
 
 
 def test_check_matches_names_without_case(k3: ErpMapping) -> None:

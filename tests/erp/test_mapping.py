@@ -46,11 +46,19 @@ def test_kingdee_preset_maps_the_k3_tables(k3: ErpMapping) -> None:
         "FInterID",
         "FItemID",
         "FQty",
-        "FPrice",
+        "FAuxQty",
+        "FUnitID",
+        "FAuxPrice",
+        "FAuxTaxPrice",
+        "FCess",
+        "FTaxRate",
+        "FAllStdAmount",
         "FDate",
+        "FMrpClosed",
     )
     assert ("FInterID", "erp_id") in k3.feed_columns
-    assert ("FDate", "actual_delivery_date") in k3.feed_columns
+    assert ("orderflow_delivered_on", "actual_delivery_date") in k3.feed_columns
+    assert "FDate" not in dict(k3.feed_columns)  # K3's FDate is the order/promised date
 
 
 def _doc(k3: ErpMapping) -> dict[str, Any]:
@@ -115,7 +123,7 @@ def test_mapping_files_and_presets_load(tmp_path: Path, k3: ErpMapping) -> None:
 
 def test_fingerprint_changes_with_the_mapping(k3: ErpMapping) -> None:
     doc = _doc(k3)
-    doc["revision"] = "2026.2"
+    doc["revision"] = "2099.1"
     assert parse_mapping(doc).fingerprint != k3.fingerprint
     assert parse_mapping(_doc(k3)).fingerprint == k3.fingerprint
 

@@ -45,7 +45,7 @@ def test_a_k3_document_becomes_a_draft(k3: ErpMapping) -> None:
     assert d.requested_date == dt.date(2026, 1, 30)  # the earliest line date
     assert d.order_date == dt.datetime(2026, 1, 22, 1, 30, tzinfo=dt.UTC)
     assert d.cancelled is False
-    assert d.erp_status == "checked"
+    assert d.erp_status == "audited"
     assert d.factory_id == "main"
     # deterministic: same record, same draft and hash
     again = RowMapper(k3, LOOKUPS).map(_record())
@@ -74,7 +74,9 @@ def test_unknown_customer_is_named(k3: ErpMapping) -> None:
 
 
 def test_negative_quantity_is_named(k3: ErpMapping) -> None:
-    row = RowMapper(k3, LOOKUPS).map(_record(lines=[line(1001, 1), line(1001, 2, FQty=-5)]))
+    row = RowMapper(k3, LOOKUPS).map(
+        _record(lines=[line(1001, 1), line(1001, 2, FQty=-5, FAuxQty=1, FAllStdAmount=0)])
+    )
     (err,) = row.errors
     assert (err.table, err.key, err.column) == ("SEOrderEntry", "FInterID=1001/FEntryID=2", "FQty")
     assert "must be > 0, got -5" in err.reason
@@ -82,7 +84,7 @@ def test_negative_quantity_is_named(k3: ErpMapping) -> None:
 
 def test_unparseable_date_and_missing_column_are_named(k3: ErpMapping) -> None:
     bad = line(1001, 1, FDate="2026-02-30")
-    del bad["FPrice"]
+    del bad["FAuxPrice"]
     row = RowMapper(k3, LOOKUPS).map(_record(head={"FDate": "tomorrow-ish"}, lines=[bad]))
     found = {(e.table, e.key, e.column): e.reason for e in row.errors}
     assert found == {
@@ -90,7 +92,7 @@ def test_unparseable_date_and_missing_column_are_named(k3: ErpMapping) -> None:
         (
             "SEOrderEntry",
             "FInterID=1001/FEntryID=1",
-            "FPrice",
+            "FAuxPrice",
         ): "column is missing from the ERP row",
         (
             "SEOrderEntry",

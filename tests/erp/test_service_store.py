@@ -41,7 +41,7 @@ from orderflow.testing.k3_fixture import K3Writer, populate_k3
 from orderflow.workflow import Workflow
 from orderflow.workflow.definition import DEFAULT_DEFINITION
 
-from .helpers import add_order, header, k3_source, line, simple_order
+from .helpers import add_order, header, k3_source, line, set_qty, simple_order
 from .test_sync_properties import K3, Erp, ops_st
 
 BACKENDS = ("memory", "sqlite")
@@ -171,7 +171,7 @@ def test_changed_row_becomes_a_field_update_naming_each_field(
 ) -> None:
     src = k3_source([simple_order(1001)])
     sync_once(src, erp_store, k3)
-    src.update("SEOrderEntry", {"FInterID": 1001, "FEntryID": 1}, FQty=Decimal(7))
+    set_qty(src, 1001, 1, Decimal(7))
     src.update("SEOrder", {"FInterID": 1001}, FCustID=2)
     report = sync_once(src, erp_store, k3)
     assert report.updated == 1
@@ -193,12 +193,13 @@ def test_cancellation_in_the_erp_cancels_the_order(
 ) -> None:
     src = k3_source([simple_order(1001), simple_order(1002, FCancellation=1)])
     report = sync_once(src, erp_store, k3)
-    assert (report.imported, report.cancelled) == (2, 1)
+    # a document already cancelled when first seen is not demand: never imported
+    assert (report.imported, report.skipped, report.cancelled) == (1, 1, 0)
     src.update("SEOrder", {"FInterID": 1001}, FCancellation=1)
     assert sync_once(src, erp_store, k3).cancelled == 1
     cancels = [e for e in entries(svc) if e.type is EntryType.STATE_CHANGE]
-    assert [(e.from_state, e.to_state) for e in cancels] == [("pending_review", "cancelled")] * 2
-    assert "SEOrder FInterID=1001, FCancellation" in cancels[1].context_map["reason"]
+    assert [(e.from_state, e.to_state) for e in cancels] == [("pending_review", "cancelled")]
+    assert "SEOrder FInterID=1001, FCancellation" in cancels[0].context_map["reason"]
     assert {o.stage for o in svc.store.orders()} == {"cancelled"}
     svc.audit.verify(deep=True)
 
@@ -208,9 +209,13 @@ def test_bad_rows_are_quarantined_and_the_rest_syncs(
 ) -> None:
     src = k3_source([simple_order(1001)])
     add_order(src, header(1002, FCustID=99), [line(1002, 1)])
-    add_order(src, header(1003), [line(1003, 1, FQty=Decimal(-5))])
+    add_order(
+        src,
+        header(1003),
+        [line(1003, 1, FQty=Decimal(-5), FAuxQty=Decimal(1), FAllStdAmount=Decimal(0))],
+    )
     bad = line(1005, 1)
-    del bad["FPrice"]
+    del bad["FAuxPrice"]
     add_order(src, header(1005), [bad])
     add_order(src, *simple_order(1006))
     report = sync_once(src, erp_store, k3)
@@ -220,7 +225,7 @@ def test_bad_rows_are_quarantined_and_the_rest_syncs(
         "1002": "SEOrder row 'FInterID=1002', column FCustID: unknown customer: "
         "no t_Organization row with FItemID = 99",
         "1003": "SEOrderEntry row 'FInterID=1003/FEntryID=1', column FQty: must be > 0, got -5",
-        "1005": "SEOrderEntry row 'FInterID=1005/FEntryID=1', column FPrice: "
+        "1005": "SEOrderEntry row 'FInterID=1005/FEntryID=1', column FAuxPrice: "
         "column is missing from the ERP row",
     }
     assert {e.order_id for e in entries(svc)} == {o.id for o in svc.store.orders()}
@@ -237,7 +242,7 @@ def test_fixed_rows_leave_the_quarantine(
     sync_once(src, erp_store, k3)
     assert len(erp_store.quarantined(k3.stream)) == 2
     src.insert("t_Organization", {"FItemID": 99, "FNumber": "C00099", "FName": "New customer"})
-    src.update("SEOrderEntry", {"FInterID": 1002, "FEntryID": 1}, FQty=Decimal(5))
+    set_qty(src, 1002, 1, Decimal(5))
     report = sync_once(src, erp_store, k3)
     assert (report.imported, report.released) == (2, 2)
     assert erp_store.quarantined(k3.stream) == []
@@ -291,7 +296,7 @@ def test_refusals_by_orderflow_are_quarantined(
         order = by_erp_id(svc)[erp_id]
         svc.fire(order.id, "lock_kitting", actor="planner")
         svc.fire(order.id, "dispatch_production", actor="planner")
-    src.update("SEOrderEntry", {"FInterID": 1001, "FEntryID": 1}, FQty=Decimal(99))
+    set_qty(src, 1001, 1, Decimal(99))
     src.update("SEOrder", {"FInterID": 1002}, FCancellation=1)
     size = svc.store.audit_size()
     report = sync_once(src, erp_store, k3)
@@ -307,7 +312,9 @@ def test_refusals_by_orderflow_are_quarantined(
 
 
 def test_uncancelling_is_refused(k3: ErpMapping, erp_store: ServiceErpStore) -> None:
-    src = k3_source([simple_order(1001, FCancellation=1)])
+    src = k3_source([simple_order(1001)])
+    sync_once(src, erp_store, k3)
+    src.update("SEOrder", {"FInterID": 1001}, FCancellation=1)
     sync_once(src, erp_store, k3)
     src.update("SEOrder", {"FInterID": 1001}, FCancellation=0)
     assert sync_once(src, erp_store, k3).quarantined == 1
@@ -327,9 +334,9 @@ def test_late_commits_and_rolling_reconciliation(
         add_order(src, *simple_order(i))
     first = sync_once(src, erp_store, k3, batch_size=5, max_batches=1, reconcile=False)
     assert (first.imported, first.watermark) == (5, 1008)
-    src.update("SEOrderEntry", {"FInterID": 1009, "FEntryID": 1}, FQty=Decimal(3))
+    set_qty(src, 1009, 1, Decimal(3))
     sync_once(src, erp_store, k3, reconcile=False)
-    src.update("SEOrderEntry", {"FInterID": 1009, "FEntryID": 1}, FQty=Decimal(4))
+    set_qty(src, 1009, 1, Decimal(4))
     seen = []
     for _ in range(3):
         report = sync_once(src, erp_store, k3, reconcile=4, batch_size=2)

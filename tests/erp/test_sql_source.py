@@ -15,7 +15,7 @@ from orderflow.adapters.erp_sql import SqlErpSource, read_only_engine
 from orderflow.erp import ErpMapping, ErpSource, check_mapping, erp_stock, sync_once
 from orderflow.exceptions import MissingExtra
 from orderflow.testing.erp_fakes import InMemoryErpStore
-from orderflow.testing.k3_fixture import SEAL_RING, K3Writer, populate_k3
+from orderflow.testing.k3_fixture import SEAL_RING, K3Writer, k3_header, k3_line, populate_k3
 
 from .conftest import postgres_url
 
@@ -37,46 +37,25 @@ def _exercise(source: SqlErpSource, writer: K3Writer, k3: ErpMapping) -> None:
     # ERP users at work: a new order, a bad order, an edited line
     top = writer.next_interid()
     writer.insert_order(
-        {
-            "FInterID": top,
-            "FBillNo": f"SEORD{top:06d}",
-            "FDate": dt.datetime(2026, 1, 22, 9),
-            "FCustID": 1,
-            "FCancellation": 0,
-            "FStatus": 1,
-        },
-        [
-            {
-                "FInterID": top,
-                "FEntryID": 1,
-                "FItemID": 10_001,
-                "FQty": Decimal("2.5"),
-                "FPrice": Decimal("19.90"),
-                "FDate": dt.datetime(2026, 2, 1),
-            }
-        ],
+        k3_header(top, FDate=dt.datetime(2026, 1, 22, 9), FCustID=1),
+        [k3_line(top, 1, 10_001, Decimal("2.5"), Decimal("19.90"), dt.datetime(2026, 2, 1))],
     )
     writer.insert_order(
-        {
-            "FInterID": top + 1,
-            "FBillNo": "SEORD-BAD",
-            "FDate": dt.datetime(2026, 1, 22, 9),
-            "FCustID": 4242,
-            "FCancellation": 0,
-            "FStatus": 1,
-        },
+        k3_header(top + 1, FBillNo="SEORD-BAD", FDate=dt.datetime(2026, 1, 22, 9), FCustID=4242),
         [
-            {
-                "FInterID": top + 1,
-                "FEntryID": 1,
-                "FItemID": 10_001,
-                "FQty": Decimal(-3),
-                "FPrice": Decimal(1),
-                "FDate": dt.datetime(2026, 2, 1),
-            }
+            k3_line(
+                top + 1,
+                1,
+                10_001,
+                Decimal(-3),
+                Decimal(1),
+                dt.datetime(2026, 2, 1),
+                FAllStdAmount=Decimal(0),
+                FAuxQty=Decimal(1),
+            )
         ],
     )
-    writer.update_line(1001, 2, FQty=Decimal(777))
+    writer.update_line(1001, 2, FQty=Decimal(777), FAuxQty=Decimal(777))
     report = sync_once(source, store, k3, batch_size=40)
     assert (report.imported, report.updated, report.quarantined) == (1, 1, 1)
     (bad,) = store.quarantined(k3.stream)
@@ -88,7 +67,8 @@ def _exercise(source: SqlErpSource, writer: K3Writer, k3: ErpMapping) -> None:
     update = store.audit[-1]
     assert update.type == "field_update" and update.changes[0][0] == "lines[1].qty"
     assert update.changes[0][2] == "777"
-    totals, unreadable = erp_stock(source, k3)
+    counted = erp_stock(source, k3)
+    totals, unreadable = counted.totals, counted.unreadable
     assert totals[SEAL_RING] == 200 and not unreadable
 
 
@@ -117,16 +97,16 @@ def test_missing_column_is_reported_and_quarantined(
 ) -> None:
     populate_k3(sqlite_engine, orders=5)
     with sqlite_engine.begin() as conn:
-        conn.execute(sa.text('ALTER TABLE "SEOrderEntry" DROP COLUMN "FPrice"'))
+        conn.execute(sa.text('ALTER TABLE "SEOrderEntry" DROP COLUMN "FAuxPrice"'))
     source = SqlErpSource(str(sqlite_engine.url))
     result = check_mapping(source, k3)
-    assert result.problems == ("missing column SEOrderEntry.FPrice",)
+    assert result.problems == ("missing column SEOrderEntry.FAuxPrice",)
     store = InMemoryErpStore()
     report = sync_once(source, store, k3)
     assert report.quarantined == 5 and not store.orders
     entry = store.quarantined(k3.stream)[0]
     assert entry.message.splitlines()[0] == (
-        "SEOrderEntry row 'FInterID=1001/FEntryID=1', column FPrice: "
+        "SEOrderEntry row 'FInterID=1001/FEntryID=1', column FAuxPrice: "
         "column is missing from the ERP row"
     )
     source.close()

@@ -20,7 +20,7 @@ from orderflow.erp import (
 from orderflow.exceptions import InputError
 from orderflow.testing.erp_fakes import AuditRecord, InMemoryErpStore
 
-from .helpers import add_order, header, k3_source, line, simple_order
+from .helpers import add_order, header, k3_source, line, set_qty, simple_order
 
 
 def test_fake_store_implements_the_port(store: InMemoryErpStore) -> None:
@@ -52,7 +52,7 @@ def test_changed_row_becomes_a_field_update_naming_each_field(
 ) -> None:
     src = k3_source([simple_order(1001)])
     sync_once(src, store, k3)
-    src.update("SEOrderEntry", {"FInterID": 1001, "FEntryID": 1}, FQty=Decimal(7))
+    set_qty(src, 1001, 1, Decimal(7))
     src.update("SEOrder", {"FInterID": 1001}, FCustID=2)
     report = sync_once(src, store, k3)
     assert report.updated == 1
@@ -68,12 +68,13 @@ def test_changed_row_becomes_a_field_update_naming_each_field(
 def test_cancellation_in_the_erp_cancels_the_order(k3: ErpMapping, store: InMemoryErpStore) -> None:
     src = k3_source([simple_order(1001), simple_order(1002, FCancellation=1)])
     report = sync_once(src, store, k3)
-    assert (report.imported, report.cancelled) == (2, 1)
+    # a document already cancelled when first seen is not demand: never imported
+    assert (report.imported, report.skipped, report.cancelled) == (1, 1, 0)
     src.update("SEOrder", {"FInterID": 1001}, FCancellation=1)
     assert sync_once(src, store, k3).cancelled == 1
     cancels = [a for a in store.audit if a.type == "state_change"]
-    assert [(a.from_state, a.to_state) for a in cancels] == [("pending_review", "cancelled")] * 2
-    assert "SEOrder FInterID=1001, FCancellation" in cancels[1].reason
+    assert [(a.from_state, a.to_state) for a in cancels] == [("pending_review", "cancelled")]
+    assert "SEOrder FInterID=1001, FCancellation" in cancels[0].reason
     assert {o.stage for o in store.orders.values()} == {"cancelled"}
 
 
@@ -82,10 +83,14 @@ def test_bad_rows_are_quarantined_and_the_rest_syncs(
 ) -> None:
     src = k3_source([simple_order(1001)])
     add_order(src, header(1002, FCustID=99), [line(1002, 1)])  # unknown customer
-    add_order(src, header(1003), [line(1003, 1, FQty=Decimal(-5))])  # negative quantity
+    add_order(
+        src,
+        header(1003),
+        [line(1003, 1, FQty=Decimal(-5), FAuxQty=Decimal(1), FAllStdAmount=Decimal(0))],
+    )  # negative quantity
     add_order(src, header(1004, FDate="2026-02-30 08:00"), [line(1004, 1)])  # impossible date
     bad = line(1005, 1)
-    del bad["FPrice"]
+    del bad["FAuxPrice"]
     add_order(src, header(1005), [bad])  # missing column
     add_order(src, *simple_order(1006))
     report = sync_once(src, store, k3)
@@ -98,14 +103,14 @@ def test_bad_rows_are_quarantined_and_the_rest_syncs(
         "1003": "SEOrderEntry row 'FInterID=1003/FEntryID=1', column FQty: must be > 0, got -5",
         "1004": "SEOrder row 'FInterID=1004', column FDate: "
         "cannot parse date/time '2026-02-30 08:00'",
-        "1005": "SEOrderEntry row 'FInterID=1005/FEntryID=1', column FPrice: "
+        "1005": "SEOrderEntry row 'FInterID=1005/FEntryID=1', column FAuxPrice: "
         "column is missing from the ERP row",
     }
     assert [e["column"] for q in report.new_quarantine for e in q.errors] == [
         "FCustID",
         "FQty",
         "FDate",
-        "FPrice",
+        "FAuxPrice",
     ]
     # nothing of a quarantined row was written
     assert not [a for a in store.audit if a.order_id not in {o.id for o in store.orders.values()}]
@@ -121,7 +126,7 @@ def test_fixed_rows_leave_the_quarantine(k3: ErpMapping, store: InMemoryErpStore
     sync_once(src, store, k3)
     assert len(store.quarantined(k3.stream)) == 2
     src.insert("t_Organization", {"FItemID": 99, "FNumber": "C00099", "FName": "New customer"})
-    src.update("SEOrderEntry", {"FInterID": 1002, "FEntryID": 1}, FQty=Decimal(5))
+    set_qty(src, 1002, 1, Decimal(5))
     report = sync_once(src, store, k3)
     assert (report.imported, report.released) == (2, 2)
     assert store.quarantined(k3.stream) == []
@@ -159,7 +164,7 @@ def test_refusals_by_orderflow_are_quarantined(k3: ErpMapping) -> None:
     sync_once(src, store, k3)
     store.set_stage(store.by_erp_id["1001"], "production_dispatched")
     store.set_stage(store.by_erp_id["1002"], "production_dispatched")
-    src.update("SEOrderEntry", {"FInterID": 1001, "FEntryID": 1}, FQty=Decimal(99))
+    set_qty(src, 1001, 1, Decimal(99))
     src.update("SEOrder", {"FInterID": 1002}, FCancellation=1)
     report = sync_once(src, store, k3)
     assert (report.updated, report.cancelled, report.quarantined) == (0, 0, 2)
@@ -171,7 +176,9 @@ def test_refusals_by_orderflow_are_quarantined(k3: ErpMapping) -> None:
 
 
 def test_uncancelling_is_refused(k3: ErpMapping, store: InMemoryErpStore) -> None:
-    src = k3_source([simple_order(1001, FCancellation=1)])
+    src = k3_source([simple_order(1001)])
+    sync_once(src, store, k3)
+    src.update("SEOrder", {"FInterID": 1001}, FCancellation=1)
     sync_once(src, store, k3)
     src.update("SEOrder", {"FInterID": 1001}, FCancellation=0)
     report = sync_once(src, store, k3)
@@ -202,7 +209,7 @@ def test_max_batches_resumes_from_the_watermark(k3: ErpMapping, store: InMemoryE
 def test_rolling_reconciliation_covers_the_table(k3: ErpMapping, store: InMemoryErpStore) -> None:
     src = k3_source(simple_order(i) for i in range(1001, 1011))
     sync_once(src, store, k3)
-    src.update("SEOrderEntry", {"FInterID": 1009, "FEntryID": 1}, FQty=Decimal(3))
+    set_qty(src, 1009, 1, Decimal(3))
     seen = []
     for _ in range(3):
         report = sync_once(src, store, k3, reconcile=4, batch_size=2)

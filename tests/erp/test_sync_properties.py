@@ -15,7 +15,7 @@ from orderflow.erp import RowMapper, erp_row_of, feed_row, load_lookups, load_pr
 from orderflow.erp.convert import key_text
 from orderflow.testing.erp_fakes import InMemoryErpSource, InMemoryErpStore
 
-from .helpers import CUSTOMERS, ITEMS, add_order, header, k3_source, line
+from .helpers import CUSTOMERS, ITEMS, add_order, header, k3_source, line, set_qty
 
 K3 = load_preset("kingdee-k3-wise")
 
@@ -74,16 +74,16 @@ class Erp:
             return
         key = picked
         if kind == "qty":
-            self.src.update("SEOrderEntry", {"FInterID": key, "FEntryID": op[2]}, FQty=op[3])
+            set_qty(self.src, key, op[2], op[3])
         elif kind == "customer":
             self.src.update("SEOrder", {"FInterID": key}, FCustID=op[2])
         elif kind == "cancel":
             self.src.update("SEOrder", {"FInterID": key}, FCancellation=1)
             self.cancelled.add(key)
         elif kind == "bad":
-            self.src.update("SEOrderEntry", {"FInterID": key, "FEntryID": 1}, FQty=Decimal(-1))
+            set_qty(self.src, key, 1, Decimal(-1))
         elif kind == "fix":
-            self.src.update("SEOrderEntry", {"FInterID": key, "FEntryID": 1}, FQty=Decimal(1))
+            set_qty(self.src, key, 1, Decimal(1))
 
 
 def _sync_to_the_end(
@@ -145,7 +145,11 @@ def test_syncing_between_erp_changes_ends_in_the_same_state(ops: list[tuple[Any,
     # A row quarantined at the end keeps, in the live store, the last version that
     # mapped (quarantine never deletes); every other order must be identical.
     assert _quarantine(live) == _quarantine(once)
-    held = set(_quarantine(live))
+    # A document cancelled before its first sync is never imported (not demand); the
+    # live store saw it open and holds it cancelled: the only orders it may have extra.
+    gone = set(live.by_erp_id) - set(once.by_erp_id) - set(_quarantine(live))
+    assert {live.orders[live.by_erp_id[k]].stage for k in gone} <= {"cancelled"}
+    held = set(_quarantine(live)) | gone
 
     def without_version(store: InMemoryErpStore) -> dict[str, tuple[object, ...]]:
         return {k: v[:-1] for k, v in store.snapshot().items() if k not in held}
@@ -213,7 +217,7 @@ def test_erp_row_to_order_to_feed_row_round_trips(
         assert key_text(back.header[column]) == key_text(head[column]), column
     assert back.header["FDate"].date() == head["FDate"].date()  # type: ignore[attr-defined]
     for original, again in zip(rows, back.lines, strict=True):
-        for column in ("FEntryID", "FItemID", "FQty", "FPrice"):
+        for column in ("FEntryID", "FItemID", "FQty", "FAuxPrice"):
             assert key_text(again[column]) == key_text(original[column]), column
     feed = feed_row(order, K3)
     assert feed["FInterID"] == key and feed["FBillNo"] == head["FBillNo"]
@@ -224,8 +228,12 @@ def test_erp_row_to_order_to_feed_row_round_trips(
         .map(
             back.__class__(
                 back.key,
-                {**back.header, "FStatus": 1},
-                tuple({**r, "FDate": rows[0]["FDate"]} for r in back.lines),
+                # columns orderflow does not keep come from the original rows
+                {**back.header, "FStatus": 1, "FCurrencyID": 1},
+                tuple(
+                    {**r, **{c: rows[0][c] for c in ("FDate", "FUnitID", "FCess", "FTaxRate")}}
+                    for r in back.lines
+                ),
             )
         )
         .draft

@@ -15,6 +15,8 @@ The connection is read-only on every layer orderflow controls:
   availability group, ``ApplicationIntent=ReadOnly``).
 
 Every read runs in its own short transaction that is rolled back, never committed.
+Row filters (a table's ``where``) are rendered by :func:`where_clause` as SQLAlchemy
+expressions with bound parameters, never as SQL text.
 Table and column names are matched without regard to case; mapped columns the
 database lacks are left out of the rows, so the sync quarantines the affected rows
 naming the column (run :func:`~orderflow.erp.check_mapping` first to see them all).
@@ -27,16 +29,17 @@ from typing import TYPE_CHECKING, Any
 
 from orderflow._extras import require
 from orderflow.erp.convert import key_text
+from orderflow.erp.documents import ErpRecord
+from orderflow.erp.filters import Condition
 from orderflow.erp.mapping import ErpMapping, LookupSpec, MappingSpecError
 from orderflow.erp.ports import ErpKey
-from orderflow.erp.records import ErpRecord
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 else:
     sa = require("sqlalchemy", "erp")
 
-__all__ = ["SqlErpSource", "read_only_engine"]
+__all__ = ["SqlErpSource", "read_only_engine", "where_clause"]
 
 
 def read_only_engine(url: str | sa.URL, **options: Any) -> sa.Engine:
@@ -64,6 +67,31 @@ def read_only_engine(url: str | sa.URL, **options: Any) -> sa.Engine:
             cursor.close()
 
     return engine
+
+
+def where_clause(
+    table: sa.TableClause, names: Mapping[str, str], conditions: Sequence[Condition]
+) -> list[sa.ColumnElement[bool]]:
+    """The conditions as SQLAlchemy expressions with bound parameters (AND them).
+
+    ``names`` maps the mapping's column names to the database's spelling. NULL
+    handling follows :class:`~orderflow.erp.Condition`: ``null_as`` becomes
+    ``COALESCE(column, value)``; otherwise SQL's own NULL rules apply.
+    """
+    out: list[sa.ColumnElement[bool]] = []
+    for cond in conditions:
+        column: sa.ColumnElement[Any] = table.c[names[cond.column]]
+        if cond.null_as is not None:
+            column = sa.func.coalesce(column, cond.null_as)
+        if cond.op == "is null":
+            out.append(column.is_(None))
+        elif cond.op == "in":
+            out.append(column.in_(list(cond.values)))
+        elif cond.op == "<>":
+            out.append(column != cond.values[0])
+        else:
+            out.append(column == cond.values[0])
+    return out
 
 
 def _dicts(result: sa.CursorResult[Any]) -> list[dict[str, object]]:
@@ -146,10 +174,13 @@ class SqlErpSource:
         """Up to ``limit`` documents with ``after < key <= upto`` and all their lines."""
         h, ln = mapping.header, mapping.lines
         parent = ln.parent or h.key
-        head, hcols = self._table(h.table, h.columns, required=[h.key])
-        lines, lcols = self._table(ln.table, ln.columns, required=[parent, ln.key])
+        hfilter = [c.column for c in h.where]
+        head, hcols = self._table(h.table, h.columns, required=[h.key, *hfilter])
+        lfilter = [c.column for c in ln.where]
+        lines, lcols = self._table(ln.table, ln.columns, required=[parent, ln.key, *lfilter])
         hkey = head.c[hcols[h.key]]
         query = sa.select(*(head.c[n].label(c) for c, n in hcols.items()))
+        query = query.where(*where_clause(head, hcols, h.where))
         if after is not None:
             query = query.where(hkey > after)
         if upto is not None:
@@ -163,21 +194,67 @@ class SqlErpSource:
             lq = sa.select(*(lines.c[n].label(c) for c, n in lcols.items()))
             if after is not None:
                 lq = lq.where(lkey > after)
-            lq = lq.where(lkey <= headers[-1][h.key]).order_by(lkey, lines.c[lcols[ln.key]])
+            lq = lq.where(lkey <= headers[-1][h.key], *where_clause(lines, lcols, ln.where))
+            lq = lq.order_by(lkey, lines.c[lcols[ln.key]])
             grouped: dict[str, list[dict[str, object]]] = {}
             for data in _dicts(conn.execute(lq)):
                 grouped.setdefault(key_text(data[parent]), []).append(data)
-        return [ErpRecord(r[h.key], r, tuple(grouped.get(key_text(r[h.key]), ()))) for r in headers]
+            shipped = self._shipments(conn, mapping, after, headers[-1][h.key])
+        return [
+            ErpRecord(
+                r[h.key],
+                r,
+                tuple(grouped.get(key_text(r[h.key]), ())),
+                tuple(shipped.get(key_text(r[h.key]), ())),
+            )
+            for r in headers
+        ]
+
+    def _shipments(
+        self, conn: sa.Connection, mapping: ErpMapping, after: ErpKey | None, upto: object
+    ) -> dict[str, list[dict[str, object]]]:
+        """Bill lines pointing at orders in ``(after, upto]``, from bills passing the filters.
+
+        One join of bill header and bill lines (``FInterID``) per batch, filtered by
+        the order link (``FOrderInterID``), not by the bill's source document.
+        """
+        spec = mapping.shipments
+        if spec is None:
+            return {}
+        bill, bcols = self._table(spec.table, spec.header_columns, required=spec.header_columns)
+        entry, ecols = self._table(spec.lines_table, spec.line_columns, required=spec.line_columns)
+        order = entry.c[ecols[spec.order_key]]
+        query = (
+            sa.select(
+                bill.c[bcols[spec.key]].label(spec.key),
+                bill.c[bcols[spec.date]].label(spec.date),
+                bill.c[bcols[spec.red_column]].label(spec.red_column),
+                order.label(spec.order_key),
+                entry.c[ecols[spec.order_line]].label(spec.order_line),
+                entry.c[ecols[spec.qty]].label(spec.qty),
+            )
+            .select_from(bill.join(entry, entry.c[ecols[spec.parent]] == bill.c[bcols[spec.key]]))
+            .where(order <= upto)
+            .where(*where_clause(bill, bcols, spec.where))
+            .where(*where_clause(entry, ecols, spec.lines_where))
+        )
+        if after is not None:
+            query = query.where(order > after)
+        grouped: dict[str, list[dict[str, object]]] = {}
+        for data in _dicts(conn.execute(query)):
+            grouped.setdefault(key_text(data[spec.order_key]), []).append(data)
+        return grouped
 
     def count_orders(
         self, mapping: ErpMapping, *, after: ErpKey | None, upto: ErpKey | None = None
     ) -> int:
         """How many documents lie in the key range."""
-        head, hcols = self._table(
-            mapping.header.table, [mapping.header.key], required=[mapping.header.key]
-        )
-        hkey = head.c[hcols[mapping.header.key]]
+        h = mapping.header
+        wanted = [h.key, *(c.column for c in h.where)]
+        head, hcols = self._table(h.table, wanted, required=wanted)
+        hkey = head.c[hcols[h.key]]
         query = sa.select(sa.func.count()).select_from(head)
+        query = query.where(*where_clause(head, hcols, h.where))
         if after is not None:
             query = query.where(hkey > after)
         if upto is not None:
@@ -199,10 +276,20 @@ class SqlErpSource:
         spec = mapping.stock
         if spec is None:
             return []
-        wanted = [spec.item.column, spec.qty.column]
-        if spec.warehouse_column:
-            wanted.append(spec.warehouse_column)
-        table, cols = self._table(spec.table, wanted, required=wanted)
+        return self._rows(spec.table, spec.columns, spec.where)
+
+    def read_stock_locks(self, mapping: ErpMapping) -> Sequence[Mapping[str, object]]:
+        """Rows of stock locked for orders (``[stock.locks]``) that pass its ``where``."""
+        if mapping.stock is None or mapping.stock.locks is None:
+            return []
+        locks = mapping.stock.locks
+        return self._rows(locks.table, locks.columns, locks.where)
+
+    def _rows(
+        self, table_name: str, columns: Sequence[str], where: Sequence[Condition]
+    ) -> list[dict[str, object]]:
+        table, cols = self._table(table_name, columns, required=columns)
         query = sa.select(*(table.c[n].label(c) for c, n in cols.items()))
+        query = query.where(*where_clause(table, cols, where))
         with self.engine.connect() as conn:
             return _dicts(conn.execute(query))

@@ -12,8 +12,11 @@ orderflow through :class:`ErpSyncStore`. The SQL source is
 
 from __future__ import annotations
 
+from orderflow.erp.changes import ChangeValue, OrderChanges, erp_row_of, order_changes
 from orderflow.erp.check import SchemaCheck, check_mapping, check_schema
+from orderflow.erp.documents import ErpLine, ErpOrder, ErpRecord
 from orderflow.erp.feed import CsvSink, JsonLinesSink, feed_row, feed_rows, write_feed
+from orderflow.erp.filters import Condition, row_matches
 from orderflow.erp.mapping import (
     ErpMapping,
     MappingSpecError,
@@ -34,18 +37,11 @@ from orderflow.erp.ports import (
     SyncCursor,
     SyncStateStore,
 )
-from orderflow.erp.records import (
-    ChangeValue,
-    ErpRecord,
-    MappedRow,
-    OrderChanges,
-    OrderDraft,
-    RowMapper,
-    erp_row_of,
-    order_changes,
-)
+from orderflow.erp.records import MappedRow, RowMapper
+from orderflow.erp.shipments import LineDelivery, ShipmentMove, line_deliveries
 from orderflow.erp.stock import (
     AffectedOrder,
+    ErpStock,
     StockDiscrepancy,
     StockReport,
     erp_stock,
@@ -56,24 +52,29 @@ from orderflow.erp.sync import SyncReport, follow, load_lookups, parse_interval,
 __all__ = [
     "AffectedOrder",
     "ChangeValue",
+    "Condition",
     "CsvSink",
     "ErpKey",
+    "ErpLine",
     "ErpMapping",
+    "ErpOrder",
     "ErpOrderTarget",
     "ErpRecord",
     "ErpSink",
     "ErpSource",
+    "ErpStock",
     "ErpSyncStore",
     "ErpUnitOfWork",
     "JsonLinesSink",
+    "LineDelivery",
     "MappedRow",
     "MappingSpecError",
     "OrderChanges",
-    "OrderDraft",
     "QuarantineEntry",
     "RowMapper",
     "RowState",
     "SchemaCheck",
+    "ShipmentMove",
     "StockDiscrepancy",
     "StockReport",
     "SyncCursor",
@@ -87,6 +88,7 @@ __all__ = [
     "feed_row",
     "feed_rows",
     "follow",
+    "line_deliveries",
     "load_lookups",
     "load_mapping",
     "load_preset",
@@ -94,6 +96,7 @@ __all__ = [
     "parse_interval",
     "parse_mapping",
     "reconcile_stock",
+    "row_matches",
     "sync_once",
     "write_feed",
 ]

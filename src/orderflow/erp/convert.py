@@ -198,9 +198,15 @@ class DecimalConverter:
 
     def convert(self, value: object, lookups: Lookups) -> Value:
         """The value as a canonical :class:`~decimal.Decimal` times ``factor``."""
-        if _missing(value):
+        if type(value) is Decimal and value.is_finite():
+            number = value  # what the SQL source hands back: the hot path of a sync
+        elif _missing(value):
             raise ConversionFailed("value is missing (NULL or blank)")
-        number = canonical_decimal(_decimal(value) * self.factor)
+        else:
+            number = _decimal(value)
+        if self.factor != 1:
+            number = number * self.factor
+        number = canonical_decimal(number)
         if self.positive and number <= 0:
             raise ConversionFailed(f"must be > 0, got {number}")
         if self.minimum is not None and number < self.minimum:

@@ -42,13 +42,11 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from orderflow.clock import check_timezone
 from orderflow.erp.convert import (
     CodeConverter,
     Converter,
@@ -59,9 +57,21 @@ from orderflow.erp.convert import (
     LookupConverter,
     TextConverter,
 )
+from orderflow.erp.filters import RowFilter
+from orderflow.erp.mapping_doc import (
+    ERP_STATUSES,
+    FEED_SOURCES,
+    HEADER_TARGETS,
+    LINE_TARGETS,
+    FieldDoc,
+    MappingDoc,
+    TableDoc,
+)
+from orderflow.erp.sections import FieldSpec, ShipmentSpec, StockSpec
 from orderflow.exceptions import InputError
 
 __all__ = [
+    "ERP_STATUSES",
     "FEED_SOURCES",
     "HEADER_TARGETS",
     "LINE_TARGETS",
@@ -69,6 +79,7 @@ __all__ = [
     "FieldSpec",
     "LookupSpec",
     "MappingSpecError",
+    "ShipmentSpec",
     "StockSpec",
     "TableSpec",
     "available_presets",
@@ -76,51 +87,6 @@ __all__ = [
     "load_preset",
     "parse_mapping",
 ]
-
-FORMAT = 1
-"""The mapping document format this version of orderflow reads."""
-
-_Kind = Literal["text", "int", "decimal", "date", "datetime", "code", "lookup"]
-
-# target field -> (required?, kinds it accepts)
-HEADER_TARGETS: Mapping[str, tuple[bool, frozenset[str]]] = MappingProxyType(
-    {
-        "erp_number": (True, frozenset({"text", "int"})),
-        "order_date": (True, frozenset({"date", "datetime"})),
-        "customer_id": (True, frozenset({"text", "lookup", "code"})),
-        "requested_date": (False, frozenset({"date"})),
-        "cancelled": (False, frozenset({"code"})),
-        "erp_status": (False, frozenset({"code", "text"})),
-        "delivery_address": (False, frozenset({"text"})),
-    }
-)
-"""The orderflow fields a header column can feed: name -> (required, converter types)."""
-
-LINE_TARGETS: Mapping[str, tuple[bool, frozenset[str]]] = MappingProxyType(
-    {
-        "product": (True, frozenset({"text", "lookup", "code"})),
-        "qty": (True, frozenset({"decimal"})),
-        "unit_price": (False, frozenset({"decimal"})),
-        "delivery_date": (False, frozenset({"date"})),
-    }
-)
-"""The orderflow fields a line column can feed: name -> (required, converter types)."""
-
-FEED_SOURCES = frozenset(
-    {
-        "erp_id",
-        "erp_number",
-        "order_id",
-        "number",
-        "stage",
-        "stage_entered_at",
-        "actual_delivery_date",
-        "customer_id",
-        "requested_date",
-        "version",
-    }
-)
-"""Order facts the outbound feed can write into an ERP column."""
 
 
 class MappingSpecError(InputError):
@@ -134,178 +100,7 @@ class MappingSpecError(InputError):
         super().__init__(f"{what}: " + "; ".join(self.problems))
 
 
-# --------------------------------------------------------------------------- document
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _FieldDoc(_Strict):
-    column: str = Field(min_length=1)
-    type: _Kind
-    factor: Decimal | None = Field(default=None, gt=0)
-    minimum: Decimal | None = None
-    codes: dict[str, str | bool | int] | None = None
-    lookup: str | None = None
-
-    @model_validator(mode="after")
-    def _options_fit_type(self) -> _FieldDoc:
-        if (self.factor is not None or self.minimum is not None) and self.type != "decimal":
-            raise ValueError("factor/minimum apply to type 'decimal' only")
-        if self.type == "code" and not self.codes:
-            raise ValueError("type 'code' needs a non-empty 'codes' table")
-        if self.codes is not None and self.type != "code":
-            raise ValueError("'codes' applies to type 'code' only")
-        if self.type == "lookup" and not self.lookup:
-            raise ValueError("type 'lookup' needs 'lookup' (the name of a [lookups] table)")
-        if self.lookup is not None and self.type != "lookup":
-            raise ValueError("'lookup' applies to type 'lookup' only")
-        return self
-
-
-class _TableDoc(_Strict):
-    table: str = Field(min_length=1)
-    key: str = Field(min_length=1)
-    parent: str | None = None
-    fields: dict[str, _FieldDoc]
-
-
-class _LookupDoc(_Strict):
-    table: str = Field(min_length=1)
-    key: str = Field(min_length=1)
-    value: str = Field(min_length=1)
-
-
-class _NumberDoc(_Strict):
-    prefix: str = Field(default="HY", pattern=r"^[A-Z]{1,6}$")
-    sequence: Literal["erp_key", "bill_no"] = "erp_key"
-
-
-class _StockDoc(_Strict):
-    table: str = Field(min_length=1)
-    item: _FieldDoc
-    qty: _FieldDoc
-    warehouse_column: str | None = None
-    warehouses: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _warehouses_need_column(self) -> _StockDoc:
-        if self.warehouses and not self.warehouse_column:
-            raise ValueError("'warehouses' needs 'warehouse_column'")
-        if self.qty.type != "decimal":
-            raise ValueError("qty must be of type 'decimal'")
-        return self
-
-
-class _FeedColumnDoc(_Strict):
-    column: str = Field(min_length=1)
-    source: str
-
-    @field_validator("source")
-    @classmethod
-    def _known_source(cls, source: str) -> str:
-        if source not in FEED_SOURCES:
-            raise ValueError(f"unknown feed source {source!r} (use one of {sorted(FEED_SOURCES)})")
-        return source
-
-
-class _FeedDoc(_Strict):
-    columns: list[_FeedColumnDoc] = Field(min_length=1)
-
-    @field_validator("columns")
-    @classmethod
-    def _keyed(cls, columns: list[_FeedColumnDoc]) -> list[_FeedColumnDoc]:
-        names = [c.column for c in columns]
-        if len(set(names)) != len(names):
-            raise ValueError("feed column names must be unique")
-        if "erp_id" not in {c.source for c in columns}:
-            raise ValueError("the feed must carry the ERP key (a column with source 'erp_id')")
-        return columns
-
-
-def _default_feed() -> _FeedDoc:
-    return _FeedDoc(columns=[_FeedColumnDoc(column="erp_id", source="erp_id")])
-
-
-class _MappingDoc(_Strict):
-    format: int = FORMAT
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    revision: str = "1"
-    source_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-    description: str = ""
-    timezone: str = "Asia/Shanghai"
-    factory_id: str = Field(default="main", min_length=1)
-    order_number: _NumberDoc = Field(default_factory=_NumberDoc)
-    header: _TableDoc
-    lines: _TableDoc
-    lookups: dict[str, _LookupDoc] = Field(default_factory=dict)
-    stock: _StockDoc | None = None
-    feed: _FeedDoc = Field(default_factory=_default_feed)
-
-    @field_validator("format")
-    @classmethod
-    def _format(cls, value: int) -> int:
-        if value != FORMAT:
-            raise ValueError(f"this orderflow reads mapping format {FORMAT}, got {value}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, name: str) -> str:
-        return check_timezone(name)
-
-    def problems(self) -> list[str]:
-        out: list[str] = []
-        sections = (("header", self.header, HEADER_TARGETS), ("lines", self.lines, LINE_TARGETS))
-        for section, table, targets in sections:
-            for name, (required, _) in targets.items():
-                if required and name not in table.fields:
-                    out.append(f"{section}.fields.{name}: required field is not mapped")
-            for name, spec in table.fields.items():
-                where = f"{section}.fields.{name}"
-                if name not in targets:
-                    out.append(f"{where}: unknown orderflow field (use one of {sorted(targets)})")
-                    continue
-                kinds = targets[name][1]
-                if spec.type not in kinds:
-                    out.append(f"{where}.type: {name} takes {sorted(kinds)}, not {spec.type!r}")
-                out.extend(self._field_problems(where, name, spec))
-        if self.lines.parent is None:
-            out.append("lines.parent: name the column that points at the header key")
-        if self.header.parent is not None:
-            out.append("header.parent: a header has no parent")
-        if self.stock is not None:
-            out.extend(self._field_problems("stock.item", "item", self.stock.item))
-        return out
-
-    def _field_problems(self, where: str, name: str, spec: _FieldDoc) -> list[str]:
-        out: list[str] = []
-        if spec.type == "lookup" and spec.lookup not in self.lookups:
-            out.append(
-                f"{where}.lookup: unknown lookup {spec.lookup!r} "
-                f"(defined: {sorted(self.lookups) or 'none'})"
-            )
-        if name == "cancelled" and spec.codes is not None:
-            bad = sorted(k for k, v in spec.codes.items() if not isinstance(v, bool))
-            if bad:
-                out.append(f"{where}.codes: cancellation codes must map to true/false ({bad})")
-        if name in {"erp_status", "customer_id", "product"} and spec.codes is not None:
-            bad = sorted(k for k, v in spec.codes.items() if not isinstance(v, str))
-            if bad:
-                out.append(f"{where}.codes: {name} codes must map to text ({bad})")
-        return out
-
-
 # --------------------------------------------------------------------------- frozen model
-
-
-@attrs.frozen
-class FieldSpec:
-    """One mapped column: the ERP column and the converter that reads it."""
-
-    column: str
-    converter: Converter
 
 
 @attrs.frozen
@@ -316,14 +111,16 @@ class TableSpec:
     key: str
     fields: Mapping[str, FieldSpec]
     parent: str | None = None
+    where: RowFilter = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Every column read from the table: key, parent, then mapped columns (no repeats)."""
+        """Every column read from the table: key, parent, mapped then filter columns."""
         out = [self.key]
         if self.parent:
             out.append(self.parent)
         out.extend(f.column for f in self.fields.values())
+        out.extend(c.column for c in self.where)
         return tuple(dict.fromkeys(out))
 
 
@@ -335,17 +132,6 @@ class LookupSpec:
     table: str
     key: str
     value: str
-
-
-@attrs.frozen
-class StockSpec:
-    """Where ERP on-hand stock lives (``ICInventory`` in Kingdee K3)."""
-
-    table: str
-    item: FieldSpec
-    qty: FieldSpec
-    warehouse_column: str | None = None
-    warehouses: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -368,6 +154,7 @@ class ErpMapping:
     lines: TableSpec
     lookups: Mapping[str, LookupSpec]
     stock: StockSpec | None
+    shipments: ShipmentSpec | None
     feed_columns: tuple[tuple[str, str], ...]
     fingerprint: str
     document: Mapping[str, Any] = attrs.field(eq=False, repr=False)
@@ -385,15 +172,17 @@ class ErpMapping:
         for lookup in self.lookups.values():
             add(lookup.table, lookup.key, lookup.value)
         if self.stock is not None:
-            cols = [self.stock.item.column, self.stock.qty.column]
-            if self.stock.warehouse_column:
-                cols.append(self.stock.warehouse_column)
-            add(self.stock.table, *cols)
+            add(self.stock.table, *self.stock.columns)
+            if self.stock.locks is not None:
+                add(self.stock.locks.table, *self.stock.locks.columns)
+        if self.shipments is not None:
+            add(self.shipments.table, *self.shipments.header_columns)
+            add(self.shipments.lines_table, *self.shipments.line_columns)
         return {t: tuple(c) for t, c in need.items()}
 
 
 def _converter(
-    doc: _FieldDoc, zone: str, lookups: Mapping[str, LookupSpec], positive: bool = False
+    doc: FieldDoc, zone: str, lookups: Mapping[str, LookupSpec], positive: bool = False
 ) -> Converter:
     if doc.type == "text":
         return TextConverter()
@@ -412,12 +201,18 @@ def _converter(
     return LookupConverter(spec.name, spec.table, spec.key, spec.value)
 
 
-def _table(doc: _TableDoc, zone: str, lookups: Mapping[str, LookupSpec]) -> TableSpec:
-    fields = {
-        name: FieldSpec(f.column, _converter(f, zone, lookups, positive=name == "qty"))
-        for name, f in doc.fields.items()
-    }
-    return TableSpec(doc.table, doc.key, MappingProxyType(fields), doc.parent)
+_POSITIVE = frozenset({"qty", "order_qty", "exchange_rate"})
+
+
+def _field(name: str, doc: FieldDoc, zone: str, lookups: Mapping[str, LookupSpec]) -> FieldSpec:
+    converter = _converter(doc, zone, lookups, positive=name in _POSITIVE)
+    return FieldSpec(doc.column, converter, doc.if_null)
+
+
+def _table(doc: TableDoc, zone: str, lookups: Mapping[str, LookupSpec]) -> TableSpec:
+    fields = {name: _field(name, f, zone, lookups) for name, f in doc.fields.items()}
+    where = tuple(c.frozen() for c in doc.where)
+    return TableSpec(doc.table, doc.key, MappingProxyType(fields), doc.parent, where)
 
 
 def _problems(exc: pydantic.ValidationError) -> list[str]:
@@ -437,7 +232,7 @@ def parse_mapping(document: Mapping[str, Any], *, origin: str = "mapping") -> Er
     in that message.
     """
     try:
-        doc = _MappingDoc.model_validate(dict(document))
+        doc = MappingDoc.model_validate(dict(document))
     except pydantic.ValidationError as exc:
         raise MappingSpecError(f"invalid ERP mapping {origin}", _problems(exc)) from None
     problems = doc.problems()
@@ -466,6 +261,8 @@ def parse_mapping(document: Mapping[str, Any], *, origin: str = "mapping") -> Er
             ),
             warehouse_column=doc.stock.warehouse_column,
             warehouses=tuple(doc.stock.warehouses),
+            where=tuple(c.frozen() for c in doc.stock.where),
+            locks=doc.stock.locks.frozen() if doc.stock.locks is not None else None,
         )
     return ErpMapping(
         name=doc.name,
@@ -479,6 +276,7 @@ def parse_mapping(document: Mapping[str, Any], *, origin: str = "mapping") -> Er
         lines=_table(doc.lines, doc.timezone, lookups),
         lookups=MappingProxyType(lookups),
         stock=stock,
+        shipments=doc.shipments.frozen() if doc.shipments is not None else None,
         feed_columns=tuple((c.column, c.source) for c in doc.feed.columns),
         fingerprint=fingerprint,
         document=MappingProxyType(canonical),

@@ -40,8 +40,9 @@ from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 import attrs
 
 from orderflow.domain import Order
+from orderflow.erp.changes import ChangeValue
+from orderflow.erp.documents import ErpOrder, ErpRecord
 from orderflow.erp.mapping import ErpMapping, LookupSpec
-from orderflow.erp.records import ChangeValue, ErpRecord, OrderDraft
 
 __all__ = [
     "ErpKey",
@@ -52,6 +53,7 @@ __all__ = [
     "ErpUnitOfWork",
     "QuarantineEntry",
     "RowState",
+    "RowStatus",
     "SyncCursor",
     "SyncStateStore",
 ]
@@ -73,13 +75,19 @@ class SyncCursor:
     reconcile_after: ErpKey | None = None
 
 
+RowStatus: TypeAlias = Literal["synced", "quarantined", "skipped", "waiting"]
+"""What came of a document: ``synced``; ``quarantined``; ``skipped`` (not an open
+order, nothing imported); ``waiting`` (shipped in the ERP, but the order has not reached
+the stage its deliver event leaves: re-examined every run even when unchanged)."""
+
+
 @attrs.frozen
 class RowState:
     """The last content hash seen for one ERP document, and what came of it."""
 
     erp_id: str
     content_hash: str
-    status: Literal["synced", "quarantined"]
+    status: RowStatus
     order_id: str | None = None
 
 
@@ -123,8 +131,11 @@ class ErpSource(Protocol):
     ) -> Sequence[ErpRecord]:
         """Up to ``limit`` documents with ``after < key <= upto``, ascending by key.
 
-        ``None`` bounds are open. Each record carries its header row and all its line
-        rows (only the mapped columns that exist; a missing column is simply absent).
+        ``None`` bounds are open. Only rows passing the tables' ``where`` filters
+        count. Each record carries its header row, all its line rows (only the mapped
+        columns that exist; a missing column is simply absent) and, when the mapping
+        has ``[shipments]``, the bill lines pointing at it (bill key, date and red
+        flag, order line and quantity columns), from bills passing their filters.
         """
         ...
 
@@ -142,6 +153,10 @@ class ErpSource(Protocol):
         """Raw on-hand stock rows (item, quantity and warehouse columns of the mapping)."""
         ...
 
+    def read_stock_locks(self, mapping: ErpMapping) -> Sequence[Mapping[str, object]]:
+        """Raw rows of stock locked for orders (``[stock.locks]``; empty without it)."""
+        ...
+
 
 @runtime_checkable
 class ErpOrderTarget(Protocol):
@@ -154,7 +169,7 @@ class ErpOrderTarget(Protocol):
         """The order linked to ERP document ``erp_id`` (``Order.erp_id``), if any."""
         ...
 
-    def import_order(self, draft: OrderDraft, *, actor: str, idempotency_key: str) -> Order:
+    def import_order(self, draft: ErpOrder, *, actor: str, idempotency_key: str) -> Order:
         """Create the order described by ``draft`` in the workflow's initial stage.
 
         Uses ``draft.order_id``, ``draft.number``, ``draft.erp_id`` and
@@ -190,6 +205,23 @@ class ErpOrderTarget(Protocol):
         """
         ...
 
+    def deliver_order(
+        self,
+        order_id: str,
+        reason: str,
+        *,
+        delivered_at: dt.datetime,
+        actor: str,
+        idempotency_key: str,
+    ) -> Order:
+        """Fire the workflow's deliver event: the ERP's outbound bills cover the order.
+
+        ``delivered_at`` (the covering bill's date) is recorded as when it happened;
+        ``reason`` names the bills. Raises :class:`~orderflow.WorkflowError` when the
+        stage does not allow it.
+        """
+        ...
+
 
 @runtime_checkable
 class SyncStateStore(Protocol):
@@ -221,6 +253,18 @@ class SyncStateStore(Protocol):
 
     def quarantined(self, stream: str) -> Sequence[QuarantineEntry]:
         """Every quarantined document of the stream, by ERP id."""
+        ...
+
+    def known_ids(self, stream: str) -> Sequence[str]:
+        """The ERP ids of every document the stream has a row state for."""
+        ...
+
+    def save_facts(self, stream: str, erp_id: str, facts: Mapping[str, Any]) -> None:
+        """Keep what the ERP says about an order (:meth:`ErpOrder.facts`), replacing it."""
+        ...
+
+    def facts(self, stream: str, erp_id: str) -> Mapping[str, Any] | None:
+        """The ERP facts last kept for ``erp_id``, if any."""
         ...
 
 

@@ -1,11 +1,18 @@
-"""ERP rows in, order drafts out: the pure mapping step of the sync (R7).
+"""ERP rows in, ERP orders out: the pure mapping step of the sync (R7).
 
-:class:`RowMapper` turns one :class:`ErpRecord` (a header row and its line rows, as
-read by an :class:`~orderflow.erp.ports.ErpSource`) into a :class:`MappedRow`: either an
-:class:`OrderDraft` or every :class:`~orderflow.MappingError` found, plus a content hash
-of the result. The hash covers the mapped values (after code lookups), so a change in a
-code table also counts as a change, and a quarantined row is retried once its data or
-the code table it points at is fixed.
+:class:`RowMapper` turns one :class:`~orderflow.erp.ErpRecord` (a header row, its line
+rows and the outbound-bill rows pointing at it, as read by an
+:class:`~orderflow.erp.ports.ErpSource`) into a :class:`MappedRow`: either an
+:class:`~orderflow.erp.ErpOrder` or every :class:`~orderflow.MappingError` found, plus
+a content hash. The hash covers everything the outcome depends on (the mapping, the code
+tables and the raw rows), so a change in a code table also counts as a change, a
+quarantined row is retried once its data or the code table it points at is fixed, and
+an unchanged row need not be mapped again.
+
+Status (Kingdee K3 semantics, see ``docs/guides/erp.md``): a document is *audited*
+when its checker is not 0 and its status is not ``draft``; *closed* when its status
+is ``closed``, its closed flag is set, or every line is closed; orderflow imports only
+open documents (audited, not cancelled, not closed).
 """
 
 from __future__ import annotations
@@ -15,155 +22,83 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, TypeAlias
 
 import attrs
 
-from orderflow.domain import Order, OrderLine, OrderNumber
+from orderflow.domain import OrderLine, OrderNumber
 from orderflow.erp.convert import (
     ConversionFailed,
+    DateConverter,
     Lookups,
     Value,
     canonical_decimal,
     key_text,
     plant_zone,
 )
-from orderflow.erp.mapping import ErpMapping, FieldSpec, TableSpec
+from orderflow.erp.documents import ErpLine, ErpOrder, ErpRecord
+from orderflow.erp.mapping import ErpMapping, TableSpec
+from orderflow.erp.shipments import ShipmentMove, line_deliveries
 from orderflow.exceptions import InputError, MappingError
 
-__all__ = [
-    "ChangeValue",
-    "ErpRecord",
-    "MappedRow",
-    "OrderChanges",
-    "OrderDraft",
-    "RowMapper",
-    "erp_row_of",
-    "order_changes",
-]
-
-ChangeValue: TypeAlias = str | int | bool | None
-"""An old or new value as written in an audit entry (decimals and dates as text)."""
+__all__ = ["MappedRow", "RowMapper"]
 
 _NS = uuid.UUID("6f1f3a52-0b7e-5d0a-9a43-6b1b2f0e8c11")
 _DIGITS = re.compile(r"(\d+)$")
-
-
-def _rows(rows: Iterable[Mapping[str, object]]) -> tuple[Mapping[str, object], ...]:
-    return tuple(rows)
-
-
-@attrs.frozen
-class ErpRecord:
-    """One ERP document as read: the header row and its line rows (column -> raw value).
-
-    ``key`` is the raw header key (``FInterID``). A column absent from a row's mapping
-    is reported as missing, a ``None`` value as NULL.
-    """
-
-    key: object
-    header: Mapping[str, object]
-    lines: tuple[Mapping[str, object], ...] = attrs.field(converter=_rows, default=())
-
-    @property
-    def erp_id(self) -> str:
-        """The key as text, as stored in :attr:`Order.erp_id <orderflow.domain.Order>`."""
-        return key_text(self.key)
-
-
-@attrs.frozen
-class OrderDraft:
-    """A mapped ERP order, ready for :meth:`ErpOrderTarget.import_order`.
-
-    ``order_id`` is derived from the stream and the ERP key (UUID 5), so re-importing
-    the same document always names the same order. ``mapped`` lists the header fields
-    the mapping supplies; only those are compared on later changes.
-    """
-
-    erp_id: str
-    erp_number: str
-    order_id: str
-    number: str
-    customer_id: str
-    lines: tuple[OrderLine, ...]
-    requested_date: dt.date
-    order_date: dt.datetime
-    factory_id: str
-    delivery_address: str = ""
-    cancelled: bool = False
-    erp_status: str = ""
-    line_keys: tuple[str, ...] = ()
-    mapped: frozenset[str] = frozenset()
-
-    def canonical(self) -> dict[str, Any]:
-        """The draft as JSON-safe builtins (stable; the content hash is taken over it)."""
-        return {
-            "erp_id": self.erp_id,
-            "erp_number": self.erp_number,
-            "order_id": self.order_id,
-            "number": self.number,
-            "customer_id": self.customer_id,
-            "lines": [
-                [k, ln.product, str(ln.qty), str(ln.unit_price)]
-                for k, ln in zip(self.line_keys, self.lines, strict=True)
-            ],
-            "requested_date": self.requested_date.isoformat(),
-            "order_date": self.order_date.isoformat(),
-            "factory_id": self.factory_id,
-            "delivery_address": self.delivery_address,
-            "cancelled": self.cancelled,
-            "erp_status": self.erp_status,
-            "mapped": sorted(self.mapped),
-        }
+_PER_UNIT = Decimal("1e-10")
+_ABSENT = (
+    object()
+)  # a column missing from the row, unlike a NULL  # K3 keeps prices as decimal(28,10)
 
 
 @attrs.frozen
 class MappedRow:
-    """The outcome of mapping one record: a draft, or the errors that quarantine it."""
+    """The outcome of mapping one record: an ERP order, or the errors that quarantine it.
+
+    ``inactive`` says, from the header alone, why the document is not an open order
+    (``draft``, ``cancelled``, ``closed``; empty when it is open): a new document that
+    is inactive is skipped even when its other columns do not map.
+    """
 
     erp_id: str
     key: object
     content_hash: str
-    draft: OrderDraft | None
+    draft: ErpOrder | None
     errors: tuple[MappingError, ...] = ()
+    inactive: str = ""
 
     @property
     def ok(self) -> bool:
-        """True when the record mapped to a draft."""
+        """True when the record mapped to an :class:`~orderflow.erp.ErpOrder`."""
         return self.draft is not None
 
 
-@attrs.frozen
-class OrderChanges:
-    """What an ERP change does to an existing order.
-
-    ``values`` are the new typed attribute values (``attrs.evolve(order, **values)``);
-    ``changes`` the same change flattened for the audit entry, one item per changed
-    field (``lines[0].qty``: ``("5", "7")``), sorted by field name.
-    """
-
-    values: Mapping[str, object]
-    changes: Mapping[str, tuple[ChangeValue, ChangeValue]]
-
-    def __bool__(self) -> bool:
-        return bool(self.changes)
+_LOOKUP_PRINTS: dict[int, tuple[Lookups, str]] = {}
 
 
-def _raw_canonical(value: object) -> object:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float | Decimal):
-        return key_text(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return repr(value)
+def _lookups_print(lookups: Lookups) -> str:
+    """The code tables' hash, computed once per loaded set (``follow`` reuses a set)."""
+    seen = _LOOKUP_PRINTS.get(id(lookups))
+    if seen is not None and seen[0] is lookups:
+        return seen[1]
+    printed = _hash({name: sorted(table.items()) for name, table in lookups.items()})
+    _LOOKUP_PRINTS.clear()  # keep one: the set in use
+    _LOOKUP_PRINTS[id(lookups)] = (lookups, printed)
+    return printed
 
 
 def _hash(payload: object) -> str:
     text = json.dumps(payload, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _per_unit(value: Decimal) -> Decimal:
+    return canonical_decimal(value.quantize(_PER_UNIT))
+
+
+def _dec(value: Value, default: Decimal | None = None) -> Decimal | None:
+    return value if isinstance(value, Decimal) else default
 
 
 class RowMapper:
@@ -172,6 +107,8 @@ class RowMapper:
     def __init__(self, mapping: ErpMapping, lookups: Lookups) -> None:
         self.mapping = mapping
         self.lookups = lookups
+        self._lookups_print = _lookups_print(lookups)
+        self._bill_date = DateConverter(mapping.timezone)
 
     def _row_key(self, record: ErpRecord, line: Mapping[str, object] | None) -> str:
         head = f"{self.mapping.header.key}={record.erp_id}"
@@ -187,20 +124,34 @@ class RowMapper:
         key: Callable[[], str],
         errors: list[MappingError],
     ) -> Value:
-        spec: FieldSpec = table.fields[name]
-        if spec.column not in row:
+        spec = table.fields[name]
+        raw = row.get(spec.column, _ABSENT)
+        if raw is _ABSENT:
             errors.append(
                 MappingError(table.table, key(), spec.column, "column is missing from the ERP row")
             )
             return None
+        if raw is None and spec.if_null is not None:
+            raw = spec.if_null
         try:
-            return spec.converter.convert(row[spec.column], self.lookups)
+            return spec.converter.convert(raw, self.lookups)
         except ConversionFailed as exc:
             errors.append(MappingError(table.table, key(), spec.column, exc.reason))
             return None
 
-    def map(self, record: ErpRecord) -> MappedRow:
-        """Map one record; never raises for bad data (errors are returned instead)."""
+    def _status(self, head: Mapping[str, Value]) -> tuple[bool, bool, bool]:
+        """(audited, cancelled, closed) from the header's mapped flags."""
+        status = head.get("erp_status")
+        checker = head.get("checker")
+        audited = status != "draft" and (checker is None or checker != 0)
+        closed = status == "closed" or head.get("closed") is True
+        return audited, head.get("cancelled") is True, closed
+
+    def map(self, record: ErpRecord, content_hash: str | None = None) -> MappedRow:
+        """Map one record; never raises for bad data (errors are returned instead).
+
+        ``content_hash`` is :meth:`content_hash` of ``record`` if already computed.
+        """
         m = self.mapping
         errors: list[MappingError] = []
         hkey = self._row_key(record, None)
@@ -208,9 +159,10 @@ class RowMapper:
             name: self._read(m.header, record.header, name, lambda: hkey, errors)
             for name in m.header.fields
         }
-        lines: list[OrderLine] = []
-        line_keys: list[str] = []
-        dates: list[dt.date] = []
+        audited, cancelled, closed = self._status(head)
+        inactive = (
+            "draft" if not audited else ("cancelled" if cancelled else ("closed" if closed else ""))
+        )
         ordered = sorted(record.lines, key=lambda r: _sort_key(r.get(m.lines.key)))
         if not ordered:
             errors.append(
@@ -218,56 +170,127 @@ class RowMapper:
                     m.lines.table, hkey, m.lines.parent or m.lines.key, "the order has no lines"
                 )
             )
-        for row in ordered:
-
-            def lkey(row: Mapping[str, object] = row) -> str:
-                return self._row_key(record, row)
-
-            values = {name: self._read(m.lines, row, name, lkey, errors) for name in m.lines.fields}
-            delivery = values.get("delivery_date")
-            if isinstance(delivery, dt.date):
-                dates.append(delivery)
-            product, qty = values.get("product"), values.get("qty")
-            price = values.get("unit_price", Decimal(0))
-            if (
-                not isinstance(product, str)
-                or not isinstance(qty, Decimal)
-                or not isinstance(price, Decimal)
-            ):
-                continue
-            try:
-                lines.append(OrderLine(product, qty, price))
-            except InputError as exc:
-                column = m.lines.fields["qty"].column
-                errors.append(MappingError(m.lines.table, lkey(), column, str(exc)))
-                continue
-            line_keys.append(key_text(row.get(m.lines.key)))
+        rate = _dec(head.get("exchange_rate"), Decimal(1)) or Decimal(1)
+        erp_lines = [
+            line for row in ordered if (line := self._line(record, row, rate, errors)) is not None
+        ]
+        erp_lines = self._shipped(record, erp_lines, errors)
         draft = None
         if not errors:
-            draft = self._draft(
-                record, head, lines=lines, keys=line_keys, dates=dates, errors=errors
+            draft = self._draft(record, head, erp_lines, errors)
+        content = content_hash or self.content_hash(record)
+        return MappedRow(record.erp_id, record.key, content, draft, tuple(errors), inactive)
+
+    def content_hash(self, record: ErpRecord) -> str:
+        """A hash of everything the mapping of ``record`` depends on (cheap; no mapping).
+
+        Mapping is a pure function of the mapping, the code tables and the raw rows, so
+        equal hashes mean an equal outcome: the sync skips such rows without mapping
+        them. Any change of a code table changes every hash (the rows are re-examined).
+        """
+        m = self.mapping
+        key = m.lines.key
+        # the database's row order is not part of the content
+        lines = sorted(record.lines, key=lambda r: str(r.get(key)))
+        bills = m.shipments
+        shipments = (
+            sorted(
+                record.shipments,
+                key=lambda r: (str(r.get(bills.key)), str(r.get(bills.order_line))),
             )
-        if draft is not None:
-            payload: object = [m.fingerprint, draft.canonical()]
-        else:
-            payload = [
-                m.fingerprint,
-                {k: _raw_canonical(v) for k, v in sorted(record.header.items())},
-                [{k: _raw_canonical(v) for k, v in sorted(r.items())} for r in ordered],
-                [str(e) for e in errors],
-            ]
-        return MappedRow(record.erp_id, record.key, _hash(payload), draft, tuple(errors))
+            if bills is not None
+            else []
+        )
+        # json's C encoder with default=str: Decimal, date and datetime as their text
+        text = json.dumps(
+            [m.fingerprint, self._lookups_print, record.header, lines, shipments],
+            sort_keys=True,
+            default=str,
+            ensure_ascii=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _line(
+        self,
+        record: ErpRecord,
+        row: Mapping[str, object],
+        rate: Decimal,
+        errors: list[MappingError],
+    ) -> ErpLine | None:
+        """One ERP line: base quantity, order-unit quantity, prices and base amount."""
+        m = self.mapping
+
+        def lkey() -> str:
+            return self._row_key(record, row)
+
+        before = len(errors)
+        v = {name: self._read(m.lines, row, name, lkey, errors) for name in m.lines.fields}
+        product, qty = v.get("product"), _dec(v.get("qty"))
+        if len(errors) > before or not isinstance(product, str) or qty is None:
+            return None
+        order_qty = _dec(v.get("order_qty"), qty) or qty
+        price = _dec(v.get("unit_price"), Decimal(0)) or Decimal(0)
+        incl = _dec(v.get("unit_price_incl_tax"))
+        doc_price = incl if incl is not None else price
+        base = _dec(v.get("base_amount"))
+        if base is None:
+            base = canonical_decimal(doc_price * order_qty * rate)
+        delivery = v.get("delivery_date")
+        return ErpLine(
+            key=key_text(row.get(m.lines.key)),
+            product=product,
+            qty=qty,
+            order_qty=order_qty,
+            unit=str(v.get("unit") or ""),
+            unit_price=price,
+            base_amount=base,
+            unit_price_incl_tax=incl,
+            tax_rate=_dec(v.get("tax_rate")),
+            discount_rate=_dec(v.get("discount_rate")),
+            delivery_date=delivery if isinstance(delivery, dt.date) else None,
+            closed=v.get("closed") is True,
+        )
+
+    def _shipped(
+        self, record: ErpRecord, lines: list[ErpLine], errors: list[MappingError]
+    ) -> list[ErpLine]:
+        """The lines with net shipped quantity and delivery date from the outbound bills."""
+        spec = self.mapping.shipments
+        if spec is None or not record.shipments:
+            return lines
+        moves: list[ShipmentMove] = []
+        for row in record.shipments:
+            bill = key_text(row.get(spec.key))
+            where = f"{spec.key}={bill}"
+            try:
+                day = self._bill_date.convert(row.get(spec.date), self.lookups)
+                qty = abs(canonical_decimal(_number(row.get(spec.qty))))
+            except ConversionFailed as exc:
+                errors.append(
+                    MappingError(spec.table, where, f"{spec.date}/{spec.qty}", exc.reason)
+                )
+                continue
+            assert isinstance(day, dt.date)
+            is_return = key_text(row.get(spec.red_column)) == str(spec.red_value)
+            moves.append(
+                ShipmentMove(bill, day, key_text(row.get(spec.order_line)), qty, is_return)
+            )
+        done = line_deliveries(moves, {ln.key: ln.qty for ln in lines})
+        return [
+            attrs.evolve(ln, shipped=d.shipped, delivered_on=d.delivered_on, bills=d.bills)
+            if (d := done.get(ln.key)) is not None
+            else ln
+            for ln in lines
+        ]
 
     def _draft(
         self,
         record: ErpRecord,
         head: Mapping[str, Value],
-        *,
-        lines: list[OrderLine],
-        keys: list[str],
-        dates: list[dt.date],
+        erp_lines: list[ErpLine],
         errors: list[MappingError],
-    ) -> OrderDraft | None:
+    ) -> ErpOrder | None:
         m = self.mapping
         hkey = self._row_key(record, None)
         order_date = head["order_date"]
@@ -279,6 +302,19 @@ class RowMapper:
             assert isinstance(order_date, dt.date)
             local_day = order_date
             instant = _midnight_utc(order_date, m.timezone)
+        open_lines = [ln for ln in erp_lines if not ln.closed] or erp_lines
+        lines: list[OrderLine] = []
+        for ln in open_lines:
+            try:
+                lines.append(OrderLine(ln.product, ln.qty, self._base_price(ln, head)))
+            except InputError as exc:
+                key = f"{hkey}/{m.lines.key}={ln.key}"
+                errors.append(
+                    MappingError(m.lines.table, key, m.lines.fields["qty"].column, str(exc))
+                )
+        if errors:
+            return None
+        dates = [ln.delivery_date for ln in open_lines if ln.delivery_date is not None]
         requested = head.get("requested_date")
         if not isinstance(requested, dt.date):
             requested = min(dates) if dates else local_day
@@ -299,8 +335,8 @@ class RowMapper:
                 )
             )
             return None
-        cancelled = head.get("cancelled", False)
-        return OrderDraft(
+        audited, cancelled, closed = self._status(head)
+        return ErpOrder(
             erp_id=record.erp_id,
             erp_number=erp_number,
             order_id=uuid.uuid5(_NS, f"{m.stream}:{record.erp_id}").hex,
@@ -311,11 +347,44 @@ class RowMapper:
             order_date=instant,
             factory_id=m.factory_id,
             delivery_address=str(head.get("delivery_address") or ""),
-            cancelled=bool(cancelled),
+            cancelled=cancelled,
             erp_status=str(head.get("erp_status") or ""),
-            line_keys=tuple(keys),
+            line_keys=tuple(ln.key for ln in open_lines),
             mapped=frozenset(head) | {"lines"},
+            audited=audited,
+            closed=closed or all(ln.closed for ln in erp_lines),
+            currency=str(head.get("currency") or ""),
+            exchange_rate=_dec(head.get("exchange_rate"), Decimal(1)) or Decimal(1),
+            erp_lines=tuple(erp_lines),
         )
+
+    def _base_price(self, line: ErpLine, head: Mapping[str, Value]) -> Decimal:
+        """orderflow's unit price: base currency per base unit.
+
+        Exact (no division) when the mapping has neither a base amount nor an
+        order-unit quantity: then it is the document price times the exchange rate.
+        """
+        fields = self.mapping.lines.fields
+        if "base_amount" in fields or "order_qty" in fields:
+            return _per_unit(line.base_amount / line.qty)
+        rate = _dec(head.get("exchange_rate"), Decimal(1)) or Decimal(1)
+        price = (
+            line.unit_price_incl_tax if line.unit_price_incl_tax is not None else line.unit_price
+        )
+        return canonical_decimal(price * rate)
+
+
+def _number(value: object) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise ConversionFailed(f"expected a quantity, got {value!r}")
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | float | str):
+        try:
+            return Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+        except ArithmeticError:
+            raise ConversionFailed(f"not a number: {value!r}") from None
+    raise ConversionFailed(f"expected a quantity, got {type(value).__name__}")
 
 
 def _sort_key(value: object) -> tuple[int, Decimal | str]:
@@ -328,85 +397,3 @@ def _sort_key(value: object) -> tuple[int, Decimal | str]:
 
 def _midnight_utc(day: dt.date, zone: str) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=plant_zone(zone)).astimezone(dt.UTC)
-
-
-def _scalar(value: object) -> ChangeValue:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Decimal):
-        return str(canonical_decimal(value))
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-_COMPARED = ("customer_id", "requested_date", "erp_number", "delivery_address")
-
-
-def order_changes(order: Order, draft: OrderDraft) -> OrderChanges:
-    """The field changes that bring ``order`` in line with ``draft`` (empty if none).
-
-    Only fields the mapping supplies are compared. Lines are compared position by
-    position; an added line shows ``None`` as old values, a removed one ``None`` as new.
-    The order's stage (cancellation) is not a field change and is not compared here.
-    """
-    values: dict[str, object] = {}
-    changes: dict[str, tuple[ChangeValue, ChangeValue]] = {}
-    for name in _COMPARED:
-        if name == "requested_date" or name in draft.mapped:
-            old, new = getattr(order, name), getattr(draft, name)
-            if old != new:
-                values[name] = new
-                changes[name] = (_scalar(old), _scalar(new))
-    if order.lines != draft.lines:
-        values["lines"] = draft.lines
-        for i in range(max(len(order.lines), len(draft.lines))):
-            old_line = order.lines[i] if i < len(order.lines) else None
-            new_line = draft.lines[i] if i < len(draft.lines) else None
-            for attr in ("product", "qty", "unit_price"):
-                old = getattr(old_line, attr) if old_line is not None else None
-                new = getattr(new_line, attr) if new_line is not None else None
-                if old != new:
-                    changes[f"lines[{i}].{attr}"] = (_scalar(old), _scalar(new))
-    return OrderChanges(values, dict(sorted(changes.items())))
-
-
-def erp_row_of(order: Order, mapping: ErpMapping, lookups: Lookups) -> ErpRecord:
-    """The ERP record an order maps back to (the columns the mapping can reverse).
-
-    Header: key, bill number, customer, cancellation flag, and the order date's
-    calendar day (from the order number) as local midnight; lines: product, quantity
-    and price. Columns orderflow does not keep (ERP status, per-line dates) are left
-    out. Used by the round-trip property.
-    """
-    h, ln = mapping.header, mapping.lines
-    key: object = int(order.erp_id) if order.erp_id.isdigit() else order.erp_id
-    header: dict[str, object] = {h.key: key}
-    reverse: dict[str, Value] = {
-        "erp_number": order.erp_number,
-        "customer_id": order.customer_id,
-        "requested_date": order.requested_date,
-        "delivery_address": order.delivery_address,
-        "cancelled": order.stage == "cancelled",
-    }
-    for name, spec in h.fields.items():
-        if name == "order_date":
-            day = OrderNumber.parse(order.number).date
-            header[spec.column] = dt.datetime.combine(day, dt.time())
-        elif name in reverse:
-            header[spec.column] = spec.converter.reverse(reverse[name], lookups)
-    rows: list[dict[str, object]] = []
-    for i, line in enumerate(order.lines, start=1):
-        row: dict[str, object] = {ln.key: i}
-        if ln.parent:
-            row[ln.parent] = key
-        for name, attr in (
-            ("product", line.product),
-            ("qty", line.qty),
-            ("unit_price", line.unit_price),
-        ):
-            if name in ln.fields:
-                spec = ln.fields[name]
-                row[spec.column] = spec.converter.reverse(attr, lookups)
-        rows.append(row)
-    return ErpRecord(key, header, rows)

@@ -2,29 +2,39 @@
 
 The case study's root cause was "ERP says 200 in stock, the shelf has 87": planning
 trusted a number nobody had counted. :func:`reconcile_stock` compares, per component,
-the ERP's on-hand quantity (``ICInventory`` summed over the mapped warehouses) with the
-stock orderflow derives from warehouse scans, and lists for every discrepancy the open
-orders that need the component, marking those the shelf cannot cover.
+the ERP's free quantity (``ICInventory`` summed over every location and batch of the
+counted warehouses, minus what ``t_LockStock`` holds for orders; all in the base unit,
+as orderflow's lines are) with the stock orderflow derives from warehouse scans, and
+lists for every discrepancy the open orders that need the component, marking those
+the shelf cannot cover.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
 import attrs
 
 from orderflow.domain import Order, Product, StockPosition
-from orderflow.erp.convert import ConversionFailed, Lookups, canonical_decimal, key_text
+from orderflow.erp.convert import (
+    ConversionFailed,
+    DecimalConverter,
+    Lookups,
+    canonical_decimal,
+    key_text,
+)
 from orderflow.erp.mapping import ErpMapping
 from orderflow.erp.ports import ErpSource
+from orderflow.erp.sections import FieldSpec
 from orderflow.exceptions import InputError, MappingError
 
 __all__ = [
     "AffectedOrder",
+    "ErpStock",
     "StockDiscrepancy",
     "StockReport",
     "erp_stock",
@@ -32,43 +42,119 @@ __all__ = [
 ]
 
 
-def erp_stock(
-    source: ErpSource, mapping: ErpMapping, lookups: Lookups | None = None
-) -> tuple[dict[str, Decimal], list[MappingError]]:
-    """ERP on-hand per component code, summed over the mapping's warehouses.
+@attrs.frozen
+class ErpStock:
+    """ERP stock per component code, in the base unit, and how it was counted.
 
-    Returns the totals and the rows that could not be read (each a
-    :class:`~orderflow.MappingError` naming the row and column); those rows are left
-    out of the totals.
+    ``on_hand`` sums every stock row (warehouse, location, batch; negative rows
+    included, as the ERP keeps them) of the counted ``warehouses``; ``locked`` is what
+    the lock table holds for orders in those warehouses; ``totals`` is on hand minus
+    locked, the figure compared with orderflow. ``unreadable`` lists the rows left out.
     """
-    spec = mapping.stock
-    if spec is None:
-        raise InputError(f"mapping {mapping.name!r} has no [stock] section")
-    if lookups is None:
-        lookups = {name: source.read_lookup(lk) for name, lk in mapping.lookups.items()}
-    wanted = {key_text(w) for w in spec.warehouses}
+
+    totals: Mapping[str, Decimal]
+    on_hand: Mapping[str, Decimal]
+    locked: Mapping[str, Decimal]
+    warehouses: tuple[str, ...]
+    unreadable: tuple[MappingError, ...] = ()
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpacks as ``(totals, unreadable)``, what :func:`erp_stock` returned up to 0.1."""
+        return iter((self.totals, list(self.unreadable)))
+
+
+def _sum_rows(
+    rows: Iterable[Mapping[str, object]],
+    *,
+    table: str,
+    item: FieldSpec,
+    qty_column: str,
+    warehouse_column: str | None,
+    wanted: set[str],
+    lookups: Lookups,
+    errors: list[MappingError],
+    seen: set[str],
+) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = {}
-    errors: list[MappingError] = []
-    for row in source.read_stock(mapping):
-        where = f"{spec.item.column}={key_text(row.get(spec.item.column))}"
-        if spec.warehouse_column:
-            warehouse = key_text(row.get(spec.warehouse_column))
-            where += f"/{spec.warehouse_column}={warehouse}"
+    for row in rows:
+        where = f"{item.column}={key_text(row.get(item.column))}"
+        if warehouse_column:
+            warehouse = key_text(row.get(warehouse_column))
+            where += f"/{warehouse_column}={warehouse}"
             if wanted and warehouse not in wanted:
                 continue
+            seen.add(warehouse)
         try:
-            code = spec.item.converter.convert(row.get(spec.item.column), lookups)
+            code = item.converter.convert(row.get(item.column), lookups)
         except ConversionFailed as exc:
-            errors.append(MappingError(spec.table, where, spec.item.column, exc.reason))
+            errors.append(MappingError(table, where, item.column, exc.reason))
             continue
         try:
-            qty = spec.qty.converter.convert(row.get(spec.qty.column), lookups)
+            qty = _QTY.convert(row.get(qty_column), lookups)
         except ConversionFailed as exc:
-            errors.append(MappingError(spec.table, where, spec.qty.column, exc.reason))
+            errors.append(MappingError(table, where, qty_column, exc.reason))
             continue
         assert isinstance(qty, Decimal)
         totals[str(code)] = totals.get(str(code), Decimal(0)) + qty
-    return {k: canonical_decimal(v) for k, v in totals.items()}, errors
+    return totals
+
+
+_QTY = DecimalConverter(minimum=None)  # ICInventory may hold negative quantities
+
+
+def erp_stock(source: ErpSource, mapping: ErpMapping, lookups: Lookups | None = None) -> ErpStock:
+    """ERP stock per component code: on hand over every location and batch, minus locks.
+
+    Only the mapping's ``warehouses`` count (all when none are listed); the result
+    names the warehouses it counted. Rows that cannot be read are listed (each a
+    :class:`~orderflow.MappingError` naming the row and column) and left out.
+    """
+    spec = mapping.stock
+    if spec is None:
+        raise InputError(
+            f"mapping {mapping.name!r} has no [stock] section: add one to reconcile stock"
+        )
+    if lookups is None:
+        lookups = {name: source.read_lookup(lk) for name, lk in mapping.lookups.items()}
+    wanted = {key_text(w) for w in spec.warehouses}
+    errors: list[MappingError] = []
+    seen: set[str] = set()
+    on_hand = _sum_rows(
+        source.read_stock(mapping),
+        table=spec.table,
+        item=spec.item,
+        qty_column=spec.qty.column,
+        warehouse_column=spec.warehouse_column,
+        wanted=wanted,
+        lookups=lookups,
+        errors=errors,
+        seen=seen,
+    )
+    locked: dict[str, Decimal] = {}
+    if spec.locks is not None:
+        lk = spec.locks
+        locked = _sum_rows(
+            source.read_stock_locks(mapping),
+            table=lk.table,
+            item=FieldSpec(lk.item_column, spec.item.converter),
+            qty_column=lk.qty_column,
+            warehouse_column=lk.warehouse_column,
+            wanted=wanted or seen,
+            lookups=lookups,
+            errors=errors,
+            seen=set(),
+        )
+    codes = set(on_hand) | set(locked)
+    totals = {
+        c: canonical_decimal(on_hand.get(c, Decimal(0)) - locked.get(c, Decimal(0))) for c in codes
+    }
+    return ErpStock(
+        totals=totals,
+        on_hand={c: canonical_decimal(v) for c, v in on_hand.items()},
+        locked={c: canonical_decimal(v) for c, v in locked.items()},
+        warehouses=tuple(sorted(wanted or seen, key=lambda w: (len(w), w))),
+        unreadable=tuple(errors),
+    )
 
 
 @attrs.frozen
@@ -128,6 +214,8 @@ class StockReport:
     compared: int
     discrepancies: tuple[StockDiscrepancy, ...]
     unreadable: tuple[MappingError, ...] = ()
+    warehouses: tuple[str, ...] = ()
+    """The ERP warehouses counted (``FStockID``); empty when the mapping has none."""
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-safe builtins (decimals and times as text)."""
@@ -136,6 +224,7 @@ class StockReport:
             "basis": self.basis,
             "tolerance": str(self.tolerance),
             "compared": self.compared,
+            "warehouses": list(self.warehouses),
             "discrepancies": [
                 {
                     "component": d.component,
@@ -165,6 +254,7 @@ class StockReport:
             "summary": (
                 f"{len(self.discrepancies)} of {self.compared} components differ from the ERP "
                 f"by more than {self.tolerance}; {blocked} open order(s) blocked"
+                + (f" (ERP warehouses {', '.join(self.warehouses)})" if self.warehouses else "")
             ),
             "columns": [
                 "component",
@@ -203,6 +293,7 @@ def reconcile_stock(
     demand_stages: Iterable[str] = ("pending_review",),
     safety_factor: Decimal = Decimal(1),
     unreadable: Iterable[MappingError] = (),
+    warehouses: Iterable[str] = (),
 ) -> StockReport:
     """Compare ERP on-hand with orderflow's stock and list what each gap blocks.
 
@@ -272,4 +363,12 @@ def reconcile_stock(
             )
         )
     found.sort(key=lambda d: (-abs(d.gap), d.component))
-    return StockReport(generated_at, basis, tolerance, compared, tuple(found), tuple(unreadable))
+    return StockReport(
+        generated_at,
+        basis,
+        tolerance,
+        compared,
+        tuple(found),
+        tuple(unreadable),
+        tuple(warehouses),
+    )

@@ -6,7 +6,8 @@ A run has two passes over an :class:`~orderflow.erp.ports.ErpSource`:
 2. **Reconciliation** — documents synced by earlier runs (at or below the watermark the
    run started with), re-mapped and compared by
    content hash with what was last applied; a changed document becomes a
-   ``field_update`` (each changed field with old and new value) or a cancellation.
+   ``field_update`` (each changed field with old and new value), a cancellation, a
+   delivery or a closing (see :mod:`orderflow.erp.run`).
    ``reconcile=True`` checks every document, an integer checks that many per run
    and continues where the previous run stopped (a rolling pass, for ``follow``).
 
@@ -25,7 +26,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -34,22 +35,9 @@ import attrs
 from orderflow.clock import Clock, SystemClock
 from orderflow.erp.convert import key_text
 from orderflow.erp.mapping import ErpMapping
-from orderflow.erp.ports import (
-    ErpKey,
-    ErpSource,
-    ErpSyncStore,
-    ErpUnitOfWork,
-    QuarantineEntry,
-    RowState,
-    SyncCursor,
-)
-from orderflow.erp.records import ErpRecord, MappedRow, RowMapper, order_changes
-from orderflow.exceptions import (
-    AccessDenied,
-    InputError,
-    MappingError,
-    WorkflowError,
-)
+from orderflow.erp.ports import ErpKey, ErpSource, ErpSyncStore
+from orderflow.erp.run import BatchRun, SyncReport
+from orderflow.exceptions import InputError
 
 __all__ = [
     "SyncReport",
@@ -58,61 +46,6 @@ __all__ = [
     "parse_interval",
     "sync_once",
 ]
-
-_REFUSALS = (WorkflowError, InputError, AccessDenied, MappingError)
-"""Refusals of one row that quarantine it; anything else aborts the batch."""
-
-
-@attrs.define
-class SyncReport:
-    """What one sync run did. Counts are documents (orders), not lines."""
-
-    stream: str
-    imported: int = 0
-    updated: int = 0
-    cancelled: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    released: int = 0
-    reconciled: int = 0
-    batches: int = 0
-    watermark: ErpKey | None = None
-    seconds: float = 0.0
-    new_quarantine: list[QuarantineEntry] = attrs.field(factory=list)
-
-    @property
-    def changed(self) -> int:
-        """Orders created, updated or cancelled in this run."""
-        return self.imported + self.updated + self.cancelled
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as JSON-safe builtins (for ``orderflow erp sync --json``)."""
-        return {
-            "stream": self.stream,
-            "imported": self.imported,
-            "updated": self.updated,
-            "cancelled": self.cancelled,
-            "unchanged": self.unchanged,
-            "quarantined": self.quarantined,
-            "released": self.released,
-            "reconciled": self.reconciled,
-            "batches": self.batches,
-            "watermark": self.watermark,
-            "seconds": round(self.seconds, 3),
-            "quarantine": [
-                {"erp_id": q.erp_id, "errors": [dict(e) for e in q.errors]}
-                for q in self.new_quarantine
-            ],
-        }
-
-    def summary(self) -> str:
-        """One line for a terminal."""
-        return (
-            f"{self.stream}: {self.imported} imported, {self.updated} updated, "
-            f"{self.cancelled} cancelled, {self.unchanged} unchanged, "
-            f"{self.quarantined} quarantined, {self.released} released "
-            f"({self.reconciled} reconciled, watermark {self.watermark}, {self.seconds:.2f} s)"
-        )
 
 
 def load_lookups(source: ErpSource, mapping: ErpMapping) -> dict[str, Mapping[str, str]]:
@@ -127,134 +60,9 @@ def _cursor_key(raw: object) -> ErpKey:
     return int(text) if re.fullmatch(r"-?\d+", text) else text
 
 
-class _Run:
-    def __init__(
-        self,
-        source: ErpSource,
-        store: ErpSyncStore,
-        mapping: ErpMapping,
-        lookups: Mapping[str, Mapping[str, str]],
-        *,
-        actor: str,
-        clock: Clock,
-        cancelled_stage: str,
-        report: SyncReport,
-    ) -> None:
-        self.source = source
-        self.store = store
-        self.mapping = mapping
-        self.mapper = RowMapper(mapping, lookups)
-        self.actor = actor
-        self.clock = clock
-        self.cancelled_stage = cancelled_stage
-        self.report = report
-        self.stream = mapping.stream
-
-    def apply_batch(self, records: Sequence[ErpRecord], cursor: SyncCursor) -> None:
-        mapped = [self.mapper.map(r) for r in records]  # pure; before the transaction
-        with self.store.unit_of_work() as uow:
-            known = uow.state.row_states(self.stream, [m.erp_id for m in mapped])
-            states: list[RowState] = []
-            for row in mapped:
-                before = known.get(row.erp_id)
-                if before is not None and before.content_hash == row.content_hash:
-                    self.report.unchanged += 1
-                    continue
-                states.append(self._apply(uow, row, before))
-            uow.state.save_row_states(self.stream, states)
-            uow.state.save_cursor(self.stream, cursor)
-        self.report.batches += 1
-
-    def _quarantine(
-        self,
-        uow: ErpUnitOfWork,
-        row: MappedRow,
-        errors: Sequence[MappingError],
-        order_id: str | None,
-    ) -> RowState:
-        entry = QuarantineEntry(
-            row.erp_id, row.content_hash, tuple(e.as_dict() for e in errors), self.clock.now()
-        )
-        uow.state.quarantine(self.stream, entry)
-        self.report.quarantined += 1
-        self.report.new_quarantine.append(entry)
-        return RowState(row.erp_id, row.content_hash, "quarantined", order_id)
-
-    def _apply(self, uow: ErpUnitOfWork, row: MappedRow, before: RowState | None) -> RowState:
-        m = self.mapping
-        order = uow.orders.find_by_erp_id(row.erp_id)
-        order_id = order.id if order is not None else None
-        if row.draft is None:
-            return self._quarantine(uow, row, row.errors, order_id)
-        draft = row.draft
-        hkey = f"{m.header.key}={row.erp_id}"
-        idem = f"erp:{self.stream}:{row.erp_id}"
-        try:
-            if order is None:
-                order = uow.orders.import_order(
-                    draft, actor=self.actor, idempotency_key=f"{idem}:import"
-                )
-                self.report.imported += 1
-            elif order.stage == self.cancelled_stage and not draft.cancelled:
-                column = (
-                    m.header.fields["cancelled"].column
-                    if "cancelled" in m.header.fields
-                    else m.header.key
-                )
-                raise MappingError(
-                    m.header.table,
-                    hkey,
-                    column,
-                    f"order {order.number} is cancelled in orderflow but not in the ERP; "
-                    "un-cancelling is not supported: enter the order again",
-                )
-            else:
-                changes = order_changes(order, draft)
-                if changes:
-                    order = uow.orders.update_order_fields(
-                        order.id,
-                        changes.changes,
-                        values=changes.values,
-                        expected_version=order.version,
-                        actor=self.actor,
-                        idempotency_key=f"{idem}:v{order.version}:{row.content_hash[:16]}",
-                    )
-                    self.report.updated += 1
-            if draft.cancelled and order.stage != self.cancelled_stage:
-                column = m.header.fields["cancelled"].column
-                order = uow.orders.cancel_order(
-                    order.id,
-                    f"cancelled in the ERP ({m.header.table} {hkey}, {column})",
-                    actor=self.actor,
-                    idempotency_key=f"{idem}:cancel",
-                )
-                self.report.cancelled += 1
-        except _REFUSALS as exc:
-            error = (
-                exc
-                if isinstance(exc, MappingError)
-                else MappingError(
-                    m.header.table,
-                    hkey,
-                    _columns_of(m, draft.mapped),
-                    f"orderflow refused the change: {exc}",
-                )
-            )
-            return self._quarantine(uow, row, [error], order_id)
-        if before is not None and before.status == "quarantined":
-            uow.state.release(self.stream, row.erp_id)
-            self.report.released += 1
-        return RowState(row.erp_id, row.content_hash, "synced", order.id)
-
-
 def _tqdm() -> Any:
     # tqdm ships no type hints; import it untyped rather than with a type: ignore.
     return importlib.import_module("tqdm").tqdm
-
-
-def _columns_of(mapping: ErpMapping, fields: frozenset[str]) -> str:
-    cols = [spec.column for name, spec in mapping.header.fields.items() if name in fields]
-    return ",".join(cols) or mapping.header.key
 
 
 def sync_once(
@@ -270,6 +78,8 @@ def sync_once(
     lookups: Mapping[str, Mapping[str, str]] | None = None,
     clock: Clock | None = None,
     cancelled_stage: str = "cancelled",
+    delivered_stage: str = "delivered",
+    deliver_from: str = "qc_released",
 ) -> SyncReport:
     """Run one sync: import new documents, then reconcile changed ones.
 
@@ -277,21 +87,25 @@ def sync_once(
     that many per run (rolling). ``max_batches`` stops the new-row pass early (the next
     run continues from the watermark). ``progress`` shows a tqdm bar on stderr
     (``None``: only for runs over 10,000 documents on a terminal). ``lookups``
-    reuses code tables already loaded (:func:`load_lookups`).
+    reuses code tables already loaded (:func:`load_lookups`). ``deliver_from`` is the
+    stage the workflow's deliver event leaves: an order the ERP has shipped is delivered
+    from there, and waits before it. A full reconciliation (``reconcile=True``) also
+    reports synced documents that are gone from the ERP.
     """
     if batch_size < 1:
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
     started = time.monotonic()
     report = SyncReport(mapping.stream)
     tables = lookups if lookups is not None else load_lookups(source, mapping)
-    run = _Run(
-        source,
+    run = BatchRun(
         store,
         mapping,
         tables,
         actor=actor,
         clock=clock or SystemClock(),
         cancelled_stage=cancelled_stage,
+        delivered_stage=delivered_stage,
+        deliver_from=deliver_from,
         report=report,
     )
     with store.unit_of_work() as uow:
@@ -343,6 +157,8 @@ def sync_once(
                 budget -= len(records)
             if done:
                 break
+        if budget is None:
+            run.report_gone(synced_upto)
     report.watermark = cursor.watermark
     report.seconds = time.monotonic() - started
     return report

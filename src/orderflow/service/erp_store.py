@@ -22,6 +22,7 @@ are per thread).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ import attrs
 
 from orderflow.clock import from_micros, to_micros
 from orderflow.domain import Order
+from orderflow.erp.changes import ChangeValue
+from orderflow.erp.documents import ErpOrder as ErpDraft
 from orderflow.erp.ports import (
     ErpKey,
     ErpOrderTarget,
@@ -40,15 +43,13 @@ from orderflow.erp.ports import (
     SyncCursor,
     SyncStateStore,
 )
-from orderflow.erp.records import ChangeValue
-from orderflow.erp.records import OrderDraft as ErpDraft
 from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError
 from orderflow.ports import StoreTx
 from orderflow.service.codec import field_value
 from orderflow.service.facade import OrderService
 from orderflow.service.orders import OrderDraft, field_update
 
-__all__ = ["CURSOR", "QUARANTINE", "ROW", "ServiceErpStore", "ServiceUnitOfWork"]
+__all__ = ["CURSOR", "FACTS", "QUARANTINE", "ROW", "ServiceErpStore", "ServiceUnitOfWork"]
 
 CURSOR = "erp_cursor"
 """Document kind of a stream's :class:`~orderflow.erp.SyncCursor` (key: the stream)."""
@@ -56,6 +57,8 @@ ROW = "erp_row"
 """Document kind of a document's :class:`~orderflow.erp.RowState` (key: ``stream/erp_id``)."""
 QUARANTINE = "erp_quarantine"
 """Document kind of a :class:`~orderflow.erp.QuarantineEntry` (key: ``stream/erp_id``)."""
+FACTS = "erp_facts"
+"""Document kind of an order's ERP facts (:meth:`ErpOrder.facts`; key: ``stream/erp_id``)."""
 
 UPDATABLE = frozenset({"customer_id", "requested_date", "erp_number", "delivery_address", "lines"})
 """Order fields an ERP change may set."""
@@ -167,6 +170,24 @@ class _Orders:
             order_id, "cancel", actor=actor, reason=reason, idempotency_key=idempotency_key
         )
 
+    def deliver_order(
+        self,
+        order_id: str,
+        reason: str,
+        *,
+        delivered_at: dt.datetime,
+        actor: str,
+        idempotency_key: str,
+    ) -> Order:
+        return self._svc.fire(
+            order_id,
+            "deliver",
+            actor=actor,
+            reason=reason,
+            occurred_at=delivered_at,
+            idempotency_key=idempotency_key,
+        )
+
 
 class _State:
     """:class:`~orderflow.erp.SyncStateStore` as documents of one transaction."""
@@ -231,6 +252,17 @@ class _State:
                 )
             )
         return sorted(entries, key=lambda e: _sort_key(e.erp_id))
+
+    def known_ids(self, stream: str) -> Sequence[str]:
+        # stream names hold no "/" (the mapping's pattern), so the prefix is exact
+        return [key[len(stream) + 1 :] for key, _ in self._tx.docs(ROW, stream + "/")]
+
+    def save_facts(self, stream: str, erp_id: str, facts: Mapping[str, Any]) -> None:
+        self._tx.put_doc(FACTS, _row_key(stream, erp_id), json.dumps(facts, ensure_ascii=False))
+
+    def facts(self, stream: str, erp_id: str) -> Mapping[str, Any] | None:
+        body = self._tx.get_doc(FACTS, _row_key(stream, erp_id))
+        return None if body is None else cast("Mapping[str, Any]", json.loads(body))
 
 
 class ServiceUnitOfWork:

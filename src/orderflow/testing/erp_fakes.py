@@ -1,7 +1,8 @@
 """In-memory fakes of the ERP bridge's ports, for tests and examples.
 
-:class:`InMemoryErpSource` is an ERP database held in dictionaries (tables of rows),
-with helpers to insert, update and cancel documents the way Kingdee K3 users do.
+:class:`InMemoryErpSource` (from :mod:`orderflow.testing.erp_source_fake`) is an ERP
+database held in dictionaries (tables of rows), with helpers to insert, update and
+delete rows the way Kingdee K3 users do.
 :class:`InMemoryErpStore` implements :class:`~orderflow.erp.ErpSyncStore` with the
 transactional contract the real service must meet: a unit of work commits or rolls
 back as a whole, each order write is atomic on its own, idempotency keys make retries
@@ -21,17 +22,16 @@ import attrs
 
 from orderflow.clock import Clock, FrozenClock
 from orderflow.domain import Order, new_order
+from orderflow.erp.changes import ChangeValue
 from orderflow.erp.convert import key_text
-from orderflow.erp.mapping import ErpMapping, LookupSpec
+from orderflow.erp.documents import ErpOrder
 from orderflow.erp.ports import (
-    ErpKey,
     ErpOrderTarget,
     QuarantineEntry,
     RowState,
     SyncCursor,
     SyncStateStore,
 )
-from orderflow.erp.records import ChangeValue, ErpRecord, OrderDraft
 from orderflow.exceptions import (
     ConcurrencyConflict,
     IdempotencyConflict,
@@ -39,6 +39,7 @@ from orderflow.exceptions import (
     InvalidTransition,
     NotFound,
 )
+from orderflow.testing.erp_source_fake import InMemoryErpSource
 
 __all__ = [
     "AuditRecord",
@@ -54,135 +55,6 @@ def _sort_key(value: object) -> tuple[int, Decimal | str]:
         return (0, Decimal(text))
     except ArithmeticError:
         return (1, text)
-
-
-class InMemoryErpSource:
-    """An ERP database in memory: ``tables`` maps a table name to its rows.
-
-    Rows are plain dicts (column -> value); ``columns`` declares the columns of tables
-    (needed for empty ones: :meth:`schema` otherwise derives them from the rows).
-    ``dropped_columns`` hides columns from
-    reads and from :meth:`schema` (to simulate a schema that lacks a mapped column).
-    """
-
-    def __init__(
-        self,
-        tables: Mapping[str, Iterable[Mapping[str, object]]] | None = None,
-        columns: Mapping[str, Iterable[str]] | None = None,
-    ) -> None:
-        self.tables: dict[str, list[dict[str, object]]] = {
-            name: [dict(r) for r in rows] for name, rows in (tables or {}).items()
-        }
-        self.columns: dict[str, set[str]] = {
-            name: {c for r in rows for c in r} for name, rows in self.tables.items()
-        }
-        for name, cols in (columns or {}).items():
-            self.columns.setdefault(name, set()).update(cols)
-            self.tables.setdefault(name, [])
-        self.dropped_columns: set[tuple[str, str]] = set()
-        self.reads = 0
-
-    # -- ErpSource --------------------------------------------------------------------
-
-    def schema(self) -> Mapping[str, frozenset[str]]:
-        """Every table with its columns (minus dropped ones)."""
-        return {
-            t: frozenset(c for c in cols if (t, c) not in self.dropped_columns)
-            for t, cols in self.columns.items()
-        }
-
-    def _visible(self, table: str, row: Mapping[str, object]) -> dict[str, object]:
-        return {c: v for c, v in row.items() if (table, c) not in self.dropped_columns}
-
-    def _headers(
-        self, mapping: ErpMapping, after: ErpKey | None, upto: ErpKey | None
-    ) -> list[dict[str, object]]:
-        key = mapping.header.key
-        low = None if after is None else _sort_key(after)
-        high = None if upto is None else _sort_key(upto)
-        rows = [
-            r
-            for r in self.tables.get(mapping.header.table, [])
-            if (low is None or _sort_key(r[key]) > low)
-            and (high is None or _sort_key(r[key]) <= high)
-        ]
-        rows.sort(key=lambda r: _sort_key(r[key]))
-        return rows
-
-    def read_orders(
-        self,
-        mapping: ErpMapping,
-        *,
-        after: ErpKey | None,
-        limit: int,
-        upto: ErpKey | None = None,
-    ) -> Sequence[ErpRecord]:
-        """Documents with ``after < key <= upto``, ascending, with their lines."""
-        self.reads += 1
-        headers = self._headers(mapping, after, upto)[:limit]
-        wanted = {key_text(h[mapping.header.key]) for h in headers}
-        lines: dict[str, list[dict[str, object]]] = {}
-        parent = mapping.lines.parent or mapping.header.key
-        for row in self.tables.get(mapping.lines.table, []):
-            k = key_text(row.get(parent))
-            if k in wanted:
-                lines.setdefault(k, []).append(self._visible(mapping.lines.table, row))
-        return [
-            ErpRecord(
-                h[mapping.header.key],
-                self._visible(mapping.header.table, h),
-                tuple(lines.get(key_text(h[mapping.header.key]), [])),
-            )
-            for h in headers
-        ]
-
-    def count_orders(
-        self, mapping: ErpMapping, *, after: ErpKey | None, upto: ErpKey | None = None
-    ) -> int:
-        """How many documents lie in the key range."""
-        return len(self._headers(mapping, after, upto))
-
-    def read_lookup(self, lookup: LookupSpec) -> Mapping[str, str]:
-        """The code table ``lookup.key`` -> ``lookup.value``."""
-        return {
-            key_text(r[lookup.key]): str(r[lookup.value])
-            for r in self.tables.get(lookup.table, [])
-            if r.get(lookup.value) is not None
-        }
-
-    def read_stock(self, mapping: ErpMapping) -> Sequence[Mapping[str, object]]:
-        """The raw rows of the mapping's stock table."""
-        if mapping.stock is None:
-            return []
-        return [
-            self._visible(mapping.stock.table, r) for r in self.tables.get(mapping.stock.table, [])
-        ]
-
-    # -- editing, as an ERP user would --------------------------------------------------
-
-    def insert(self, table: str, row: Mapping[str, object]) -> None:
-        """Append a row to ``table`` (created if new)."""
-        self.tables.setdefault(table, []).append(dict(row))
-        self.columns.setdefault(table, set()).update(row)
-
-    def update(self, table: str, where: Mapping[str, object], **values: object) -> int:
-        """Set ``values`` on every row matching ``where``; return how many matched."""
-        count = 0
-        for row in self.tables.get(table, []):
-            if all(key_text(row.get(c)) == key_text(v) for c, v in where.items()):
-                row.update(values)
-                count += 1
-        self.columns.setdefault(table, set()).update(values)
-        return count
-
-    def delete(self, table: str, where: Mapping[str, object]) -> int:
-        """Remove every row matching ``where``; return how many were removed."""
-        rows = self.tables.get(table, [])
-        keep = [
-            r for r in rows if not all(key_text(r.get(c)) == key_text(v) for c, v in where.items())
-        ]
-        self.tables[table] = keep
-        return len(rows) - len(keep)
 
 
 @attrs.frozen
@@ -202,6 +74,7 @@ class AuditRecord:
     to_state: str | None = None
     changes: tuple[tuple[str, ChangeValue, ChangeValue], ...] = ()
     reason: str = ""
+    occurred_at: dt.datetime | None = None
 
     def without_time(self) -> tuple[object, ...]:
         """Everything but the timestamp (for "same entries modulo timestamps")."""
@@ -270,7 +143,7 @@ class _Orders:
         self.j.set(self.store.idempotency, key, (request, order.id))
         return order
 
-    def import_order(self, draft: OrderDraft, *, actor: str, idempotency_key: str) -> Order:
+    def import_order(self, draft: ErpOrder, *, actor: str, idempotency_key: str) -> Order:
         request = ("import", draft)
         replay = self._replay(idempotency_key, request)
         if replay is not None:
@@ -337,21 +210,61 @@ class _Orders:
     def cancel_order(
         self, order_id: str, reason: str, *, actor: str, idempotency_key: str
     ) -> Order:
-        request = ("cancel", order_id, reason)
+        return self._fire(
+            "cancel",
+            order_id,
+            reason,
+            self.store.cancellable_stages,
+            self.store.cancelled_stage,
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+
+    def deliver_order(
+        self,
+        order_id: str,
+        reason: str,
+        *,
+        delivered_at: dt.datetime,
+        actor: str,
+        idempotency_key: str,
+    ) -> Order:
+        return self._fire(
+            "deliver",
+            order_id,
+            reason,
+            frozenset({self.store.deliver_from}),
+            self.store.delivered_stage,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            occurred_at=delivered_at,
+        )
+
+    def _fire(
+        self,
+        event: str,
+        order_id: str,
+        reason: str,
+        sources: Collection[str],
+        target: str,
+        *,
+        actor: str,
+        idempotency_key: str,
+        occurred_at: dt.datetime | None = None,
+    ) -> Order:
+        request = (event, order_id, reason)
         replay = self._replay(idempotency_key, request)
         if replay is not None:
             return replay
         order = self.store.orders.get(order_id)
         if order is None:
             raise NotFound("order", order_id)
-        if order.stage not in self.store.cancellable_stages:
-            raise InvalidTransition(order_id, order.stage, "cancel", ())
+        if order.stage not in sources:
+            raise InvalidTransition(order_id, order.stage, event, ())
         if not reason.strip():
-            raise InputError("a cancellation needs a reason")
+            raise InputError(f"a {event} event needs a reason")
         now = self.store.clock.now()
-        updated = attrs.evolve(
-            order, stage=self.store.cancelled_stage, stage_entered_at=now, version=order.version + 1
-        )
+        updated = attrs.evolve(order, stage=target, stage_entered_at=now, version=order.version + 1)
         record = AuditRecord(
             order.id,
             updated.version,
@@ -362,6 +275,7 @@ class _Orders:
             order.stage,
             updated.stage,
             reason=reason,
+            occurred_at=occurred_at,
         )
         return self._commit(updated, record, idempotency_key, request)
 
@@ -370,6 +284,15 @@ class _State:
     def __init__(self, store: InMemoryErpStore, journal: _Journal) -> None:
         self.store = store
         self.j = journal
+
+    def known_ids(self, stream: str) -> Sequence[str]:
+        return [i for s, i in self.store.row_state if s == stream]
+
+    def save_facts(self, stream: str, erp_id: str, facts: Mapping[str, Any]) -> None:
+        self.j.set(self.store.facts, (stream, erp_id), dict(facts))
+
+    def facts(self, stream: str, erp_id: str) -> Mapping[str, Any] | None:
+        return self.store.facts.get((stream, erp_id))
 
     def load_cursor(self, stream: str) -> SyncCursor:
         return self.store.cursors.get(stream, SyncCursor())
@@ -421,7 +344,9 @@ class InMemoryErpStore:
     ``fail_on`` is a hook for crash tests: called before every order write with the
     new order and its audit record; raising from it aborts that unit of work.
     ``frozen_stages`` refuse ERP field updates (as a real service may, after
-    production starts); ``cancellable_stages`` are those the cancel event leaves.
+    production starts); ``cancellable_stages`` are those the cancel event leaves,
+    ``deliver_from`` the one the deliver event leaves (for ``delivered_stage``).
+    ``facts`` holds the ERP facts the sync keeps per document.
     """
 
     def __init__(
@@ -432,12 +357,16 @@ class InMemoryErpStore:
         cancelled_stage: str = "cancelled",
         cancellable_stages: Collection[str] = ("pending_review", "kitting_locked"),
         frozen_stages: Collection[str] = (),
+        delivered_stage: str = "delivered",
+        deliver_from: str = "qc_released",
     ) -> None:
         self.clock = clock or FrozenClock()
         self.initial_stage = initial_stage
         self.cancelled_stage = cancelled_stage
         self.cancellable_stages = frozenset(cancellable_stages)
         self.frozen_stages = frozenset(frozen_stages)
+        self.delivered_stage = delivered_stage
+        self.deliver_from = deliver_from
         self.orders: dict[str, Order] = {}
         self.by_erp_id: dict[str, str] = {}
         self.audit: list[AuditRecord] = []
@@ -445,6 +374,7 @@ class InMemoryErpStore:
         self.cursors: dict[str, SyncCursor] = {}
         self.row_state: dict[tuple[str, str], RowState] = {}
         self.quarantine: dict[tuple[str, str], QuarantineEntry] = {}
+        self.facts: dict[tuple[str, str], dict[str, Any]] = {}
         self.fail_on: Callable[[Order, AuditRecord], None] | None = None
         self.commits = 0
         self.rollbacks = 0

@@ -33,11 +33,19 @@ else:
     sa = require("sqlalchemy", "erp")
 
 __all__ = [
+    "BOX",
+    "BOX_PIECES",
+    "CHECKER",
     "SEAL_RING",
+    "USD",
+    "USD_RATE",
+    "VAT",
     "K3Stats",
     "K3Writer",
     "create_k3_schema",
     "drop_k3_schema",
+    "k3_header",
+    "k3_line",
     "k3_metadata",
     "populate_k3",
 ]
@@ -67,8 +75,18 @@ def _money() -> sa.types.TypeEngine[Any]:
     return sa.Numeric(28, 10).with_variant(_DecimalText(), "sqlite")
 
 
+def _flag(name: str, default: int = 0, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.SmallInteger, nullable=nullable, server_default=str(default))
+
+
 def k3_metadata(schema: str | None = None) -> sa.MetaData:
-    """The K3 WISE tables (the columns orderflow reads, plus a few for realism)."""
+    """The K3 WISE tables (the columns orderflow reads, plus a few for realism).
+
+    Keys are K3's: ``SEOrder.FInterID``; ``SEOrderEntry`` (``FInterID``, ``FEntryID``);
+    ``ICInventory`` per material, warehouse, location and batch; the stock bills as
+    ``ICStockBill``/``ICStockBillEntry``. ``FClassTypeID`` 0 on ordinary orders is a
+    placeholder (the public sources only name 1007100, the change-history class).
+    """
     md = sa.MetaData(schema=schema)
     sa.Table(
         "t_Organization",
@@ -84,16 +102,24 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("FNumber", sa.String(80), nullable=False),
         sa.Column("FName", sa.String(255), nullable=False),
         sa.Column("FModel", sa.String(255)),
+        sa.Column("FUnitID", sa.Integer, server_default="1"),
     )
     sa.Table(
         "SEOrder",
         md,
         sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("FBillNo", sa.String(50), nullable=False),
+        _flag("FTranType", 81),
         sa.Column("FDate", sa.DateTime),
         sa.Column("FCustID", sa.Integer),
-        sa.Column("FCancellation", sa.SmallInteger, nullable=False, server_default="0"),
-        sa.Column("FStatus", sa.SmallInteger, nullable=False, server_default="0"),
+        _flag("FCancellation", nullable=True),
+        _flag("FStatus"),
+        sa.Column("FCheckerID", sa.Integer, nullable=True, server_default="0"),
+        _flag("FClosed"),
+        _flag("FChangeMark"),
+        sa.Column("FClassTypeID", sa.Integer, server_default="0"),
+        sa.Column("FCurrencyID", sa.Integer, server_default="1"),
+        sa.Column("FExchangeRate", _money(), server_default="1"),
     )
     sa.Table(
         "SEOrderEntry",
@@ -102,14 +128,34 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("FEntryID", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("FItemID", sa.Integer),
         sa.Column("FQty", _money()),
+        sa.Column("FAuxQty", _money()),
+        sa.Column("FUnitID", sa.Integer, server_default="1"),
         sa.Column("FPrice", _money()),
+        sa.Column("FAuxPrice", _money()),
+        sa.Column("FAuxTaxPrice", _money()),
+        sa.Column("FCess", _money(), server_default="0"),
+        sa.Column("FTaxRate", _money(), server_default="0"),
+        sa.Column("FAllStdAmount", _money()),
         sa.Column("FDate", sa.DateTime),
+        _flag("FMrpClosed"),
     )
     sa.Table(
         "ICInventory",
         md,
         sa.Column("FItemID", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("FStockID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FStockPlaceID", sa.Integer, primary_key=True, server_default="0"),
+        sa.Column("FBatchNo", sa.String(50), primary_key=True, server_default=""),
+        sa.Column("FQty", _money()),
+    )
+    sa.Table(
+        "t_LockStock",
+        md,
+        sa.Column("FTranType", sa.SmallInteger, primary_key=True, autoincrement=False),
+        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FEntryID", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("FItemID", sa.Integer),
+        sa.Column("FStockID", sa.Integer),
         sa.Column("FQty", _money()),
     )
     sa.Table(
@@ -119,6 +165,9 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("FBillNo", sa.String(50), nullable=False),
         sa.Column("FDate", sa.DateTime),
         sa.Column("FTranType", sa.SmallInteger),
+        _flag("FROB", 1),
+        _flag("FCancellation", nullable=True),
+        sa.Column("FCheckerID", sa.Integer, server_default="0"),
     )
     sa.Table(
         "ICStockBillEntry",
@@ -128,6 +177,10 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("FItemID", sa.Integer),
         sa.Column("FQty", _money()),
         sa.Column("FDCStockID", sa.Integer),
+        sa.Column("FOrderInterID", sa.Integer, index=True),
+        sa.Column("FOrderEntryID", sa.Integer),
+        sa.Column("FSourceInterId", sa.Integer),
+        sa.Column("FSourceTranType", sa.SmallInteger),
     )
     return md
 
@@ -190,6 +243,81 @@ def _items(n: int) -> list[dict[str, object]]:
     return rows
 
 
+CHECKER = 16394
+"""``FCheckerID`` of the generated documents' auditor (any non-zero user id)."""
+BOX = 2
+"""``FUnitID`` of the box unit: 12 pieces (``FUnitID`` 1) per box."""
+BOX_PIECES = Decimal(12)
+VAT = Decimal(13)
+"""``FCess``, the tax rate in percent, of the generated lines."""
+USD = 2
+"""``FCurrencyID`` of the foreign currency (``1`` is the base currency, CNY)."""
+USD_RATE = Decimal("7.1")
+
+
+def k3_line(
+    interid: int,
+    entry: int,
+    item: int,
+    order_qty: Decimal,
+    price: Decimal,
+    due: dt.datetime,
+    *,
+    unit: int = 1,
+    coefficient: Decimal = Decimal(1),
+    rate: Decimal = Decimal(1),
+    tax: Decimal = VAT,
+    **values: object,
+) -> dict[str, object]:
+    """One consistent ``SEOrderEntry`` row, as K3 computes its columns.
+
+    ``order_qty`` (``FAuxQty``) is in the order unit ``unit``; ``FQty`` is the base
+    quantity (times ``coefficient``); ``price`` is ``FAuxPrice`` (ex tax, document
+    currency); ``FAllStdAmount`` is the tax-inclusive line amount in the base currency.
+    ``values`` override columns.
+    """
+    incl = (price * (1 + tax / 100)).quantize(Decimal("0.0001"))
+    row: dict[str, object] = {
+        "FInterID": interid,
+        "FEntryID": entry,
+        "FItemID": item,
+        "FQty": order_qty * coefficient,
+        "FAuxQty": order_qty,
+        "FUnitID": unit,
+        "FPrice": price / coefficient,
+        "FAuxPrice": price,
+        "FAuxTaxPrice": incl,
+        "FCess": tax,
+        "FTaxRate": Decimal(0),
+        "FAllStdAmount": (incl * order_qty * rate).quantize(Decimal("0.01")),
+        "FDate": due,
+        "FMrpClosed": 0,
+    }
+    row.update(values)
+    return row
+
+
+def k3_header(interid: int, **values: object) -> dict[str, object]:
+    """An audited, open ``SEOrder`` row in the base currency; ``values`` override."""
+    row: dict[str, object] = {
+        "FInterID": interid,
+        "FBillNo": f"SEORD{interid:06d}",
+        "FTranType": 81,
+        "FDate": dt.datetime(2026, 1, 22, 9, 30),
+        "FCustID": CUSTOMER_BASE + 1,
+        "FCancellation": 0,
+        "FStatus": 1,
+        "FCheckerID": CHECKER,
+        "FClosed": 0,
+        "FChangeMark": 0,
+        "FClassTypeID": 0,
+        "FCurrencyID": 1,
+        "FExchangeRate": Decimal(1),
+    }
+    row.update(values)
+    return row
+
+
 def order_rows(
     rng: random.Random,
     interid: int,
@@ -200,28 +328,41 @@ def order_rows(
     day: dt.date,
     cancel_rate: float = 0.005,
 ) -> tuple[dict[str, object], list[dict[str, object]]]:
-    """One generated document: a header row and its ``lines`` line rows."""
+    """One generated document: a header row and its ``lines`` line rows.
+
+    Every 10th material is sold in boxes of 12; every 50th order is in USD.
+    """
     stamp = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(seconds=rng.randrange(36_000))
-    header: dict[str, object] = {
-        "FInterID": interid,
-        "FBillNo": f"SEORD{interid:06d}",
-        "FDate": stamp,
-        "FCustID": CUSTOMER_BASE + rng.randint(1, customers),
-        "FCancellation": 1 if rng.random() < cancel_rate else 0,
-        "FStatus": 1,
-    }
+    foreign = interid % 50 == 0
+    rate = USD_RATE if foreign else Decimal(1)
+    header = k3_header(
+        interid,
+        FDate=stamp,
+        FCustID=CUSTOMER_BASE + rng.randint(1, customers),
+        FCancellation=1 if rng.random() < cancel_rate else 0,
+        FCurrencyID=USD if foreign else 1,
+        FExchangeRate=rate,
+    )
     due = dt.datetime.combine(day + dt.timedelta(days=rng.randint(7, 30)), dt.time())
-    rows: list[dict[str, object]] = [
-        {
-            "FInterID": interid,
-            "FEntryID": entry,
-            "FItemID": ITEM_BASE + rng.randint(1, items),
-            "FQty": Decimal(rng.randint(1, 500)),
-            "FPrice": Decimal(rng.randint(100, 99_999)) / 100,
-            "FDate": due,
-        }
-        for entry in range(1, lines + 1)
-    ]
+    rows: list[dict[str, object]] = []
+    for entry in range(1, lines + 1):
+        item = rng.randint(1, items)
+        qty = Decimal(rng.randint(1, 500))
+        price = Decimal(rng.randint(100, 99_999)) / 100
+        boxed = item % 10 == 0
+        rows.append(
+            k3_line(
+                interid,
+                entry,
+                ITEM_BASE + item,
+                qty,
+                price,
+                due,
+                unit=BOX if boxed else 1,
+                coefficient=BOX_PIECES if boxed else Decimal(1),
+                rate=rate,
+            )
+        )
     return header, rows
 
 
