@@ -138,6 +138,7 @@ class EvidenceContract:
         ]  # fmt: skip
         assert [e.body["seq"] for e in events] == [0, 1, 2]
         assert events[0].link_token == sub.query_token  # for the customer's link message
-        assert events[1].link_token is None and events[1].body["to"] == "on_hold"
+        assert events[1].link_token is None
+        assert events[1].body["to"] == "on_hold"
         assert events[1].id == f"{store.origin}/{sub.order.id}/1"
         assert len({e.id for e in events}) == 3
