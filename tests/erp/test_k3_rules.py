@@ -21,7 +21,7 @@ from orderflow.adapters.erp_sql import SqlErpSource
 from orderflow.audit import decode
 from orderflow.bootstrap import connect
 from orderflow.clock import FrozenClock
-from orderflow.domain import BomLine, Customer, Product
+from orderflow.domain import BomLine, Component, Customer, Product
 from orderflow.erp import (
     ErpMapping,
     ErpSource,
@@ -109,6 +109,7 @@ def test_a_foreign_currency_orders_credit_exposure_is_in_the_base_currency(
     try:
         svc.put_customer(Customer("C00001", "Ningbo", credit_limit=Decimal(100_000)))
         svc.put_product(Product("P-00002", "valve body", bom=(BomLine("Q23-7", 1),)))
+        svc.put_component(Component("Q23-7", "seal ring"))
         svc.set_stock("Q23-7", 1_000)
         sync_once(InMemoryErpSource(k3_scenario()), ServiceErpStore(svc), k3)
         usd = svc.find(erp_id="1007")
@@ -250,7 +251,8 @@ def test_outbound_bills_drive_the_services_deliver_event(tmp_path: Path, k3: Erp
         DEFAULT_DEFINITION,
         transitions=tuple(attrs.evolve(t, guards=()) for t in DEFAULT_DEFINITION.transitions),
     )
-    svc = connect(f"sqlite:///{tmp_path / 'of.db'}", clock=FrozenClock(), workflow=Workflow(free))
+    later = FrozenClock(dt.datetime(2026, 3, 1, tzinfo=dt.UTC))  # after the bills' dates
+    svc = connect(f"sqlite:///{tmp_path / 'of.db'}", clock=later, workflow=Workflow(free))
     try:
         store = ServiceErpStore(svc)
         src = InMemoryErpSource(k3_scenario())

@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 _R2_CHECKS = (credit_limit, bom_kitting, capacity_slot)
+_ERP_BACKFILL = dt.timedelta(days=366)
 _R2_FACTS = frozenset({"customer", "products", "stock", "components", "capacity"})
 
 
@@ -238,7 +239,10 @@ def fire(
         now = rt.now()
         policy = rt.policy
         if occurred_at is not None:
-            check_instant(occurred_at, "occurred_at", not_before=order.created_at, now=now,
+            # an order imported from the ERP existed there before orderflow saw it: its
+            # floor times may go back a year (a backfill), others not before the order
+            since = order.created_at - (_ERP_BACKFILL if order.erp_id else dt.timedelta(0))
+            check_instant(occurred_at, "occurred_at", not_before=since, now=now,
                           skew_s=policy.clock_skew_seconds)  # fmt: skip
         needs = rt.needs.get((order.stage, event), frozenset())
         facts = rt.facts.gather(tx, order, rt.local_date(now), needs)
