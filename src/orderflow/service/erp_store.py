@@ -45,9 +45,10 @@ from orderflow.erp.ports import (
 )
 from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError
 from orderflow.ports import StoreTx
+from orderflow.service.changes import field_update
 from orderflow.service.codec import field_value
 from orderflow.service.facade import OrderService
-from orderflow.service.orders import OrderDraft, field_update
+from orderflow.service.orders import OrderDraft
 
 __all__ = ["CURSOR", "FACTS", "QUARANTINE", "ROW", "ServiceErpStore", "ServiceUnitOfWork"]
 

@@ -1,6 +1,7 @@
 """The order service: one object an integrator holds, delegating to the use-case modules.
 
 Each method is one use case (:mod:`~orderflow.service.orders`,
+:mod:`~orderflow.service.changes`,
 :mod:`~orderflow.service.scans`, :mod:`~orderflow.service.incidents`,
 :mod:`~orderflow.service.queries`, :mod:`~orderflow.service.policies`,
 :mod:`~orderflow.service.masterdata`) over the service's
@@ -26,6 +27,7 @@ from orderflow.geo.router import Router
 from orderflow.metrics import QueryEvent
 from orderflow.policy import Policy, PolicyStore
 from orderflow.ports import Store
+from orderflow.service import changes as change_ops
 from orderflow.service import incidents, masterdata, orders, queries, scans
 from orderflow.service import policies as policy_ops
 from orderflow.service.auditing import AuditReader
@@ -224,7 +226,7 @@ class OrderService:
         instead of acting on a newer state. ``context`` (operator, device, batch, ...) is
         stored in the audit entry so a root cause can be traced (R5).
         """
-        return orders.fire(self.runtime, order_id, event, actor=actor, reason=reason,
+        return change_ops.fire(self.runtime, order_id, event, actor=actor, reason=reason,
                            idempotency_key=idempotency_key, occurred_at=occurred_at,
                            expected_version=expected_version, context=context)  # fmt: skip
 
@@ -236,7 +238,7 @@ class OrderService:
         Lines may only change before kitting (nothing is reserved yet). The audit entry
         names each changed field with its old and new value (R5).
         """
-        return orders.edit(self.runtime, order_id, changes, actor=actor,
+        return change_ops.edit(self.runtime, order_id, changes, actor=actor,
                            idempotency_key=idempotency_key,
                            expected_version=expected_version)  # fmt: skip
 

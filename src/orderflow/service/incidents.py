@@ -19,7 +19,7 @@ from orderflow.metrics import QueryEvent
 from orderflow.ports import StoreTx
 from orderflow.serialization import from_json, to_json
 from orderflow.service.boundary import check_text
-from orderflow.service.orders import exception_entry
+from orderflow.service.changes import exception_entry
 from orderflow.service.runtime import ActorLike, Runtime
 from orderflow.workflow.timeouts import DueWarning, due_warnings
 
