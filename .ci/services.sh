@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the real services the test suite talks to are up: PostgreSQL on 127.0.0.1:5432
-# (trust auth, database "test") and a headless Chromium for the browser-facing pages.
+# (trust auth, database "test"), NATS with JetStream on 127.0.0.1:4222, and a headless
+# Chromium for the browser-facing pages.
 set -euo pipefail
 
 apt_updated=0
@@ -38,4 +39,22 @@ fi
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   echo "ci: installing Debian chromium + chromium-driver for the browser tests"
   apt_install chromium chromium-driver
+fi
+
+# NATS with JetStream on 127.0.0.1:4222 for the event relay tests.
+nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+if ! nats_up; then
+  if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+    echo "ci: installing Debian nats-server"
+    apt_install nats-server
+  fi
+  echo "ci: starting nats-server with JetStream"
+  mkdir -p /var/lib/nats-server
+  start-stop-daemon --start --oknodo --background --exec "$(command -v nats-server || echo /usr/sbin/nats-server)" \
+    -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  for _ in $(seq 1 30); do nats_up && break; sleep 1; done
+fi
+if ! nats_up; then
+  echo "ci: NATS is not reachable on 127.0.0.1:4222" >&2
+  exit 1
 fi

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from orderflow._batch import batch_gc
 from orderflow.cli_erp import add_erp_commands
+from orderflow.cli_events import add_events_commands
 from orderflow.cli_evidence import add_evidence_commands, verify
 from orderflow.exceptions import InputError, OrderflowError
 
@@ -299,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     warnings.add_argument("--limit", type=int, default=50)
     warnings.set_defaults(func=cmd_warnings)
     add_evidence_commands(sub)
+    add_events_commands(sub)
     add_erp_commands(sub)
     return parser
 

@@ -1,0 +1,102 @@
+"""``orderflow relay``: deliver the outbox to NATS JetStream, a webhook or a file (R6, R9)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orderflow.exceptions import InputError
+
+if TYPE_CHECKING:
+    from orderflow.events import EventSink
+
+__all__ = ["add_events_commands", "open_sink"]
+
+
+def open_sink(target: str, *, secret_file: str | None = None) -> EventSink:
+    """The sink a ``--to`` names: ``nats://host:port``, ``http(s)://...`` or ``file:PATH``."""
+    if target.startswith(("nats://", "tls://")):
+        from orderflow.events.jetstream import JetStreamSink
+
+        return JetStreamSink(target)
+    if target.startswith(("http://", "https://")):
+        from orderflow.events.webhook import WebhookSink
+
+        if not secret_file:
+            raise InputError("a webhook needs --secret-file (the shared signing secret)")
+        try:
+            secret = Path(secret_file).read_bytes().strip()
+        except OSError as exc:
+            raise InputError(f"--secret-file {secret_file}: {exc.strerror}") from None
+        return WebhookSink(target, secret)
+    if target.startswith("file:"):
+        from orderflow.events.files import FileSink
+
+        return FileSink(target.removeprefix("file:"))
+    raise InputError(f"--to {target!r}: use nats://host:4222, https://host/hook or file:PATH")
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    """Deliver (or, with --status, describe) the outbox."""
+    from orderflow.cli import open_service
+    from orderflow.events import Relay
+
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        raise InputError(f"--max-seconds must be positive, got {args.max_seconds}")
+    if not args.status and not args.to:
+        raise InputError("say where to: --to nats://127.0.0.1:4222 (or https://..., file:PATH)")
+    svc = open_service(args.db)
+    try:
+        if args.status:
+            status = Relay(svc.store, _NoSink()).status()
+            print(f"pending {status.pending}, retrying {status.retrying}, dead {status.dead}")
+            for event_id, error in status.dead_letters:
+                print(f"  dead: {event_id}: {error}")
+            return 0
+        sink = open_sink(args.to, secret_file=args.secret_file)
+        try:
+            relay = Relay(svc.store, sink, max_attempts=args.max_attempts)
+            if args.once:
+                report = relay.run_once()
+            else:
+                report = relay.run(
+                    max_seconds=args.max_seconds, until_idle=args.max_seconds is None
+                )
+        finally:
+            sink.close()
+    finally:
+        svc.store.close()
+    print(
+        f"delivered {report.delivered:,} event(s) to {args.to}; {report.failed} failed, "
+        f"{report.dead} dead"
+    )
+    return 0
+
+
+class _NoSink:
+    def publish(self, event: object, payload: bytes) -> None:
+        raise InputError("no sink")  # pragma: no cover - status never publishes
+
+    def close(self) -> None:
+        pass
+
+
+def add_events_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``orderflow relay``."""
+    from orderflow.cli import DEMO_DB
+
+    relay = sub.add_parser("relay", help="deliver the outbox to NATS, a webhook or a file")
+    relay.add_argument("--db", default=DEMO_DB)
+    relay.add_argument("--to", help="nats://127.0.0.1:4222, https://host/hook or file:PATH")
+    relay.add_argument("--secret-file", help="the webhook signing secret (a file)")
+    relay.add_argument("--once", action="store_true", help="one pass, then stop")
+    relay.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="keep relaying this long (default: until idle)",
+    )
+    relay.add_argument("--max-attempts", type=int, default=8, help="failures before a dead letter")
+    relay.add_argument("--status", action="store_true", help="show pending and dead events")
+    relay.set_defaults(func=cmd_relay)
