@@ -32,7 +32,7 @@ def _relay(path: str, stream: str, prefix: str) -> None:
     sink = JetStreamSink(NATS_URL, stream=stream, prefix=prefix)
     store = SqliteStore(path)
     try:
-        Relay(store, sink, batch=100).run()
+        Relay(store, sink, batch=50).run()
     finally:
         sink.close()
         store.close()
@@ -55,11 +55,11 @@ def test_a_killed_relay_loses_and_doubles_nothing(tmp_path: Path) -> None:
     svc.store.close()
     rng = random.Random(20261202)
     ctx = mp.get_context("fork")
-    left = []
+    left: list[int] = []
     for _ in range(KILLS):
         child = ctx.Process(target=_relay, args=(path, stream, prefix), daemon=True)
         child.start()
-        time.sleep(rng.uniform(0.05, 0.3) * (1 + len(left) // 3))
+        time.sleep(rng.uniform(0.02, 0.2))
         assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
         child.join()
@@ -68,7 +68,7 @@ def test_a_killed_relay_loses_and_doubles_nothing(tmp_path: Path) -> None:
             left.append(len(tx.docs(OUTBOX)))
         probe.close()
     # the kills fell while there was work: some mid-way, the outbox shrinking
-    assert sum(0 < n < total for n in left) >= KILLS // 2, left
+    assert sum(0 < n < total for n in left) >= 3, left
     _relay(path, stream, prefix)  # the last one runs to the end
     store = SqliteStore(path)
     with store.transaction() as tx:

@@ -116,8 +116,8 @@ class Relay:
 
     def run_once(self) -> RelayReport:
         """One pass over (at most ``batch``) undelivered events."""
+        events = pending(self.store, self.batch)
         with self.store.transaction() as tx:
-            events = pending(tx, self.batch)
             attempts = {k: int(v) for k, v in tx.docs(ATTEMPTS)}
         delivered: list[str] = []
         failed: dict[str, tuple[OutboxEvent, str]] = {}

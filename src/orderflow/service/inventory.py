@@ -45,7 +45,7 @@ def set_level(
     alert = PurchasingAlert(after.position.component, now, threshold, at_us, actor, device, batch)
     key = f"{at_us:020d}/{alert.component}"
     tx.put_doc(records.ALERT, key, to_json(alert))
-    outbox.write(tx, outbox.alert_event(alert, key))  # purchasing hears of it (R6)
+    outbox.write_alert(tx, key)  # purchasing hears of it (R6)
     return alert
 
 

@@ -153,7 +153,7 @@ class Runtime:
         data = encode(entry)
         tx.append_audit(chain, entry.seq, data, leaf_hash(data))
         if self.events:
-            outbox.write(tx, outbox.event_for(entry, link_token=link_token))
+            outbox.write_entry(tx, entry, link_token=link_token)
         self.checkpointer.appended += 1
         return entry
 
