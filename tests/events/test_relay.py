@@ -34,6 +34,28 @@ class FlakySink:
         pass
 
 
+class FlakyBatchSink(FlakySink):
+    """The same, delivering events of different orders in batches (as JetStream does)."""
+
+    def __init__(self, failing: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+        super().__init__(failing)
+        self.batches: list[list[str]] = []
+
+    def publish_batch(self, items: list[tuple[OutboxEvent, bytes]]) -> list[str | None]:
+        chains = [str(e.body["chain"]) for e, _ in items]
+        assert len(chains) == len(set(chains))  # one event per order in flight
+        self.batches.append(chains)
+        out: list[str | None] = []
+        for event, payload in items:
+            try:
+                self.publish(event, payload)
+            except DeliveryError as exc:
+                out.append(str(exc))
+            else:
+                out.append(None)
+        return out
+
+
 def _lifecycles(svc: OrderService, n: int) -> None:
     for _ in range(n):
         order = svc.submit(draft(), actor="s").order
@@ -48,12 +70,12 @@ def _clear(svc: OrderService) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.sets(st.integers(1, 60), max_size=25))
-def test_every_event_arrives_and_no_order_is_overtaken(failing: set[int]) -> None:
+@given(st.sets(st.integers(1, 60), max_size=25), st.booleans())
+def test_every_event_arrives_and_no_order_is_overtaken(failing: set[int], batched: bool) -> None:
     svc = seeded_service(MemoryStore())
     _clear(svc)
     _lifecycles(svc, 6)
-    sink = FlakySink(failing)
+    sink = FlakyBatchSink(failing) if batched else FlakySink(failing)
     report = Relay(svc.store, sink, batch=7, max_attempts=100, sleep=lambda s: None).run()
     ids = [str(e["id"]) for e in sink.accepted]
     assert len(ids) == len(set(ids)) == 30 == report.delivered

@@ -29,12 +29,15 @@ class JetStreamSink:
         stream: str = "ORDERFLOW",
         prefix: str = "orderflow",
         timeout: float = 5.0,
+        window: int = 256,
     ) -> None:
         self._nats = require("nats", "nats")
         self.url = url
         self.stream = stream
         self.prefix = prefix
         self.timeout = timeout
+        self.window = window
+        """Publishes in flight at once (of different orders)."""
         self.duplicates = 0
         """Publishes JetStream recognised as already stored (a redelivery)."""
         self._loop = asyncio.new_event_loop()
@@ -71,6 +74,32 @@ class JetStreamSink:
             raise DeliveryError(f"NATS {self.url}: {type(exc).__name__}: {exc}") from None
         if getattr(ack, "duplicate", False):
             self.duplicates += 1
+
+    def publish_batch(self, items: list[tuple[OutboxEvent, bytes]]) -> list[str | None]:
+        """Publish events of different orders concurrently (up to ``window`` in flight);
+        one error text or ``None`` per item."""
+        return self._loop.run_until_complete(self._publish_all(items))
+
+    async def _publish_all(self, items: list[tuple[OutboxEvent, bytes]]) -> list[str | None]:
+        out: list[str | None] = []
+        for start in range(0, len(items), self.window):
+            chunk = items[start : start + self.window]
+            acks = await asyncio.gather(
+                *(
+                    self._js.publish(
+                        f"{self.prefix}.{event.type}", payload, headers={"Nats-Msg-Id": event.id}
+                    )
+                    for event, payload in chunk
+                ),
+                return_exceptions=True,
+            )
+            for ack in acks:
+                if isinstance(ack, BaseException):
+                    out.append(f"NATS {self.url}: {type(ack).__name__}: {ack}")
+                else:
+                    self.duplicates += bool(getattr(ack, "duplicate", False))
+                    out.append(None)
+        return out
 
     def close(self) -> None:
         """Drain the connection and close the loop."""

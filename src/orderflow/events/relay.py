@@ -46,7 +46,11 @@ class DeliveryError(OrderflowError):
 
 
 class EventSink(Protocol):
-    """Where events go: a broker, a webhook, a file."""
+    """Where events go: a broker, a webhook, a file.
+
+    A sink may also offer ``publish_batch(items) -> list[str | None]`` (an error text or
+    ``None`` per item) to deliver events of different orders concurrently.
+    """
 
     def publish(self, event: OutboxEvent, payload: bytes) -> None:
         """Deliver one event (raise :class:`DeliveryError` to have it retried)."""
@@ -55,6 +59,10 @@ class EventSink(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+def _chain(event: OutboxEvent) -> str:
+    return str(event.body.get("chain", event.type))
 
 
 def event_payload(event: OutboxEvent) -> bytes:
@@ -123,18 +131,45 @@ class Relay:
         failed: dict[str, tuple[OutboxEvent, str]] = {}
         blocked: set[str] = set()
         held = 0
-        for event in events:
-            chain = str(event.body.get("chain", event.type))
-            if chain in blocked:
-                held += 1
-                continue
-            try:
-                self.sink.publish(event, event_payload(event))
-            except DeliveryError as exc:
-                blocked.add(chain)
-                failed[event.key] = (event, str(exc))
-            else:
-                delivered.append(event.key)
+        batch_publish = getattr(self.sink, "publish_batch", None)
+        if batch_publish is None:
+            for event in events:
+                chain = _chain(event)
+                if chain in blocked:
+                    held += 1
+                    continue
+                try:
+                    self.sink.publish(event, event_payload(event))
+                except DeliveryError as exc:
+                    blocked.add(chain)
+                    failed[event.key] = (event, str(exc))
+                else:
+                    delivered.append(event.key)
+        else:
+            # rounds of one event per order, published together: an order's next event
+            # goes out only after the previous one was acknowledged
+            queue = list(events)
+            while queue:
+                heads: list[OutboxEvent] = []
+                rest: list[OutboxEvent] = []
+                seen: set[str] = set()
+                for event in queue:
+                    chain = _chain(event)
+                    if chain in blocked:
+                        held += 1
+                    elif chain in seen:
+                        rest.append(event)
+                    else:
+                        seen.add(chain)
+                        heads.append(event)
+                outcomes = batch_publish([(e, event_payload(e)) for e in heads])
+                for event, error in zip(heads, outcomes, strict=True):
+                    if error is None:
+                        delivered.append(event.key)
+                    else:
+                        blocked.add(_chain(event))
+                        failed[event.key] = (event, error)
+                queue = rest
         dead = 0
         with self.store.transaction() as tx:
             for key in delivered:
