@@ -245,8 +245,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.json = args.json or "report.json"
     args.section = []
     cmd_report(args)
+    if args.relay:
+        _demo_relay(args.db, args.relay)
     print(f"demo finished in {time.perf_counter() - started:.1f} s; open {args.out} in a browser")
     return 0
+
+
+def _demo_relay(db: str, target: str) -> None:
+    """Relay the year's events to ``target`` if it is reachable; say what happened."""
+    from orderflow.cli_events import open_sink
+    from orderflow.events import DeliveryError, Relay
+
+    try:
+        sink = open_sink(target)
+    except DeliveryError as exc:
+        print(f"events: not relayed ({exc})")
+        return
+    svc = open_service(db)
+    try:
+        report = Relay(svc.store, sink, batch=5_000).run()
+    finally:
+        sink.close()
+        svc.store.close()
+    print(f"events: {report.delivered:,} published to {target}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="report.html")
     demo.add_argument("--json", default="report.json")
     demo.add_argument("--month", type=_month, default=None, help="report month, e.g. 2026-11")
+    demo.add_argument(
+        "--relay", default=None, help="also publish the year's events, e.g. nats://127.0.0.1:4222"
+    )
     demo.set_defaults(func=cmd_demo)
 
     simulate = sub.add_parser("simulate", help="simulate a plant year into a SQLite file")

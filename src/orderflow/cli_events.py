@@ -10,6 +10,7 @@ from orderflow.exceptions import InputError
 
 if TYPE_CHECKING:
     from orderflow.events import EventSink
+    from orderflow.service import OrderService
 
 __all__ = ["add_events_commands", "open_sink"]
 
@@ -40,12 +41,15 @@ def open_sink(target: str, *, secret_file: str | None = None) -> EventSink:
 def cmd_relay(args: argparse.Namespace) -> int:
     """Deliver (or, with --status, describe) the outbox."""
     from orderflow.cli import open_service
-    from orderflow.events import Relay
+    from orderflow.events import FanoutSink, Relay
 
     if args.max_seconds is not None and args.max_seconds <= 0:
         raise InputError(f"--max-seconds must be positive, got {args.max_seconds}")
-    if not args.status and not args.to:
-        raise InputError("say where to: --to nats://127.0.0.1:4222 (or https://..., file:PATH)")
+    if not args.status and not args.to and not args.notify:
+        raise InputError(
+            "say where to: --to nats://127.0.0.1:4222 (or https://..., file:PATH) and/or "
+            "--notify https://gateway/... (or file:PATH)"
+        )
     svc = open_service(args.db)
     try:
         if args.status:
@@ -54,7 +58,10 @@ def cmd_relay(args: argparse.Namespace) -> int:
             for event_id, error in status.dead_letters:
                 print(f"  dead: {event_id}: {error}")
             return 0
-        sink = open_sink(args.to, secret_file=args.secret_file)
+        sinks = [open_sink(args.to, secret_file=args.secret_file)] if args.to else []
+        if args.notify:
+            sinks.append(_notice_sink(svc, args))
+        sink = sinks[0] if len(sinks) == 1 else FanoutSink(sinks)
         try:
             relay = Relay(svc.store, sink, max_attempts=args.max_attempts)
             if args.once:
@@ -67,11 +74,27 @@ def cmd_relay(args: argparse.Namespace) -> int:
             sink.close()
     finally:
         svc.store.close()
+    where = " and ".join(w for w in (args.to, args.notify and f"notices to {args.notify}") if w)
     print(
-        f"delivered {report.delivered:,} event(s) to {args.to}; {report.failed} failed, "
+        f"delivered {report.delivered:,} event(s) to {where}; {report.failed} failed, "
         f"{report.dead} dead"
     )
     return 0
+
+
+def _notice_sink(svc: OrderService, args: argparse.Namespace) -> EventSink:
+    from orderflow.events.notify import FileNotifier, NoticeSink, NoticeTemplates, WebhookNotifier
+
+    notifier: FileNotifier | WebhookNotifier
+    if args.notify.startswith("file:"):
+        notifier = FileNotifier(args.notify.removeprefix("file:"))
+    else:
+        if not args.secret_file:
+            raise InputError("a notice gateway needs --secret-file (the shared signing secret)")
+        notifier = WebhookNotifier(args.notify, Path(args.secret_file).read_bytes().strip())
+    templates = NoticeTemplates(plant=args.plant, link_base=args.link_base)
+    return NoticeSink(svc.store, notifier, svc.workflow.definition, templates=templates,
+                      stages=svc.policy.notify_stages)  # fmt: skip
 
 
 class _NoSink:
@@ -99,4 +122,11 @@ def add_events_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     relay.add_argument("--max-attempts", type=int, default=8, help="failures before a dead letter")
     relay.add_argument("--status", action="store_true", help="show pending and dead events")
+    relay.add_argument(
+        "--notify", help="customer and purchasing notices: https://gateway/... or file:PATH"
+    )
+    relay.add_argument("--plant", default="恒锐机械", help="the plant's name in notices")
+    relay.add_argument(
+        "--link-base", default="https://track.example.com/t/", help="the customer link's start"
+    )
     relay.set_defaults(func=cmd_relay)

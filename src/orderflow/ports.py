@@ -74,8 +74,11 @@ class StoreTx(Protocol):
         """Remove a document if it exists."""
         ...
 
-    def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
-        """``(key, body)`` of every document of ``kind`` whose key starts with ``prefix``."""
+    def docs(
+        self, kind: str, prefix: str = "", *, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        """``(key, body)`` of every document of ``kind`` whose key starts with ``prefix``,
+        in key order; with ``limit``, only the first ``limit`` of them."""
         ...
 
     def savepoint(self) -> AbstractContextManager[None]:

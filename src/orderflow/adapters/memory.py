@@ -114,12 +114,15 @@ class _MemoryTx:
             old = docs.pop((kind, key))
             self._undo.append(lambda: docs.__setitem__((kind, key), old))
 
-    def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
-        return sorted(
+    def docs(
+        self, kind: str, prefix: str = "", *, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        found = sorted(
             (k, body)
             for (kd, k), body in self._s._docs.items()
             if kd == kind and k.startswith(prefix)
         )
+        return found if limit is None else found[:limit]
 
 
 class MemoryStore:

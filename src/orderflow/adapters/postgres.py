@@ -381,21 +381,20 @@ class _PgTx:
             "DELETE FROM docs WHERE kind = %s AND key = %s", (kind, key), "deleting a document"
         )
 
-    def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
+    def docs(
+        self, kind: str, prefix: str = "", *, limit: int | None = None
+    ) -> list[tuple[str, str]]:
         end = _prefix_end(prefix)
-        if end is None:
-            cur = self._run(
-                "SELECT key, body FROM docs WHERE kind = %s AND key >= %s ORDER BY key",
-                (kind, prefix),
-                "listing documents",
-            )
-        else:
-            cur = self._run(
-                "SELECT key, body FROM docs WHERE kind = %s AND key >= %s AND key < %s "
-                "ORDER BY key",
-                (kind, prefix, end),
-                "listing documents",
-            )
+        sql = "SELECT key, body FROM docs WHERE kind = %s AND key >= %s"
+        params: list[object] = [kind, prefix]
+        if end is not None:
+            sql += " AND key < %s"
+            params.append(end)
+        sql += " ORDER BY key"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        cur = self._run(sql, params, "listing documents")
         return [(str(k), str(b)) for k, b in cur.fetchall()]
 
 

@@ -434,7 +434,17 @@ class _SqliteTx:
         self._q_docs.append(((kind, key), None))
         self._update_lists(kind, key, None)
 
-    def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
+    def docs(
+        self, kind: str, prefix: str = "", *, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        if limit is not None:  # a window into a long listing: never cached
+            self.flush()
+            rows = self._c.execute(
+                "SELECT key, body FROM docs WHERE kind = ? AND key >= ? AND key < ? "
+                "ORDER BY key LIMIT ?",
+                (kind, prefix, prefix + "\U0010ffff", limit),
+            ).fetchall()
+            return [(str(k), str(b)) for k, b in rows]
         cached = self._lists.get((kind, prefix))
         if cached is not None:
             return list(cached)

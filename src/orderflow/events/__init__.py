@@ -11,10 +11,19 @@ from __future__ import annotations
 from orderflow.events.relay import (
     DeliveryError,
     EventSink,
+    FanoutSink,
     Relay,
     RelayReport,
     RelayStatus,
     event_payload,
 )
 
-__all__ = ["DeliveryError", "EventSink", "Relay", "RelayReport", "RelayStatus", "event_payload"]
+__all__ = [
+    "DeliveryError",
+    "EventSink",
+    "FanoutSink",
+    "Relay",
+    "RelayReport",
+    "RelayStatus",
+    "event_payload",
+]

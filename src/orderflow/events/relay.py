@@ -29,6 +29,7 @@ __all__ = [
     "DEAD",
     "DeliveryError",
     "EventSink",
+    "FanoutSink",
     "Relay",
     "RelayReport",
     "RelayStatus",
@@ -78,6 +79,25 @@ def event_payload(event: OutboxEvent) -> bytes:
         "body": dict(event.body),
     }
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+class FanoutSink:
+    """Several sinks as one (a broker and the notifier): an event counts as delivered when
+    every sink has it; a failure of any retries it everywhere (the others drop the repeat
+    by its id)."""
+
+    def __init__(self, sinks: list[EventSink]) -> None:
+        self.sinks = sinks
+
+    def publish(self, event: OutboxEvent, payload: bytes) -> None:
+        """Deliver to every sink."""
+        for sink in self.sinks:
+            sink.publish(event, payload)
+
+    def close(self) -> None:
+        """Close every sink."""
+        for sink in self.sinks:
+            sink.close()
 
 
 @attrs.frozen

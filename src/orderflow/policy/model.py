@@ -127,6 +127,8 @@ class Policy:
     """How long a number or caller stays locked, counted from its first wrong code."""
     clock_skew_seconds: int = 300
     """How far in the future a reported floor time (``occurred_at``) may lie (R5, R8)."""
+    notify_stages: frozenset[str] = frozenset({"production_dispatched", "delivered"})
+    """Stages whose entry is news for the customer (a message through the notifier, R9)."""
 
     def category(self, code: str) -> ExceptionCategory:
         """The exception category with ``code``; :class:`~orderflow.PolicyError` if unknown."""

@@ -89,6 +89,7 @@ class _PolicyDoc(_Strict):
     slip_caller_max_failures: int = Field(default=20, ge=1, le=10_000)
     slip_lock_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     clock_skew_seconds: int = Field(default=300, ge=0, le=24 * 3600)
+    notify_stages: list[str] = Field(default_factory=lambda: ["production_dispatched", "delivered"])
 
     @field_validator("exception_categories")
     @classmethod
@@ -145,6 +146,7 @@ class _PolicyDoc(_Strict):
             slip_caller_max_failures=self.slip_caller_max_failures,
             slip_lock_minutes=self.slip_lock_minutes,
             clock_skew_seconds=self.clock_skew_seconds,
+            notify_stages=frozenset(self.notify_stages),
         )
 
 

@@ -156,7 +156,7 @@ def pending(store: Store, limit: int | None = None) -> list[OutboxEvent]:
     """Undelivered events in key order (time order; ``seq`` order within an order),
     built from the audit entries (and alerts) their rows point at."""
     with store.transaction() as tx:
-        rows = [(key, json.loads(body)) for key, body in tx.docs(OUTBOX)[:limit]]
+        rows = [(key, json.loads(body)) for key, body in tx.docs(OUTBOX, limit=limit)]
         alerts = {
             row["alert"]: tx.get_doc(ALERT, row["alert"]) for _, row in rows if "alert" in row
         }

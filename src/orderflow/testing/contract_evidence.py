@@ -141,3 +141,10 @@ class EvidenceContract:
         assert events[1].body["to"] == "on_hold"
         assert events[1].id == f"{store.origin}/{sub.order.id}/1"
         assert len({e.id for e in events}) == 3
+        assert [e.id for e in pending(store, 2)] == [e.id for e in events[:2]]
+        with store.transaction() as tx:  # a window into a listing, in key order
+            tx.put_doc("w", "b", "2")
+            tx.put_doc("w", "a", "1")
+            assert tx.docs("w", limit=1) == [("a", "1")]
+            tx.put_doc("w", "0", "0")  # queued writes count (SQLite's write-behind)
+            assert tx.docs("w", limit=2) == [("0", "0"), ("a", "1")]
