@@ -18,7 +18,7 @@ def _group(name: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite (PostgreSQL and browser tests included when reachable)."""
-    session.install("-e", ".[postgres,signing,erp]", *_group("test"))
+    session.install("-e", ".[postgres,signing,erp,web]", *_group("test"))
     args = session.posargs or ["-n", "2", "-q"]
     session.run("pytest", *args)
 
@@ -26,14 +26,14 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def nightly(session: nox.Session) -> None:
     """The long crash and race loops (thousands of kills instead of hundreds)."""
-    session.install("-e", ".[postgres,signing,erp]", *_group("test"))
+    session.install("-e", ".[postgres,signing,erp,web]", *_group("test"))
     session.run("pytest", "-m", "slow", "-q", *session.posargs, env={"ORDERFLOW_NIGHTLY": "1"})
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over src, tests, benchmarks and examples."""
-    session.install("-e", ".[postgres,signing,erp]", *_group("typecheck"), *_group("bench"))
+    session.install("-e", ".[postgres,signing,erp,web]", *_group("typecheck"), *_group("bench"))
     session.run("mypy", "--strict")
 
 
@@ -48,7 +48,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the Sphinx docs; any warning fails the build."""
-    session.install("-e", ".[postgres,signing,erp,testing]", *_group("docs"))
+    session.install("-e", ".[postgres,signing,erp,testing,web]", *_group("docs"))
     session.run(
         "sphinx-build", "-W", "--keep-going", "-b", "html", "-q", "docs", "docs/_build/html"
     )
@@ -57,7 +57,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run every benchmark script (prints figures; compares with peers in the same run)."""
-    session.install("-e", ".[postgres,signing,erp]", *_group("bench"))
+    session.install("-e", ".[postgres,signing,erp,web]", *_group("bench"))
     scripts = session.posargs or sorted(
         str(p) for p in __import__("pathlib").Path("benchmarks").glob("bench_*.py")
     )
