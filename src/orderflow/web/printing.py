@@ -39,7 +39,13 @@ def barcode_svg(code: str) -> Markup:
     """``code`` as an inline Code 128 SVG (no inline styles: the page's CSP forbids them)."""
     out = io.BytesIO()
     barcode.get("code128", code, writer=SVGWriter()).write(
-        out, options={"write_text": False, "module_height": 12.0, "quiet_zone": 2.0}
+        out,
+        options={
+            "write_text": False,
+            "module_height": 12.0,
+            "module_width": 0.33,
+            "quiet_zone": 2.0,
+        },
     )
     text = out.getvalue().decode()
     svg = text[text.index("<svg") :]
