@@ -23,7 +23,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from orderflow.exceptions import AccessDenied, InputError, OrderflowError
-from orderflow.metrics import QueryEvent
+from orderflow.metrics import QueryEvent, QueryKind
 from orderflow.web.config import WebConfig
 from orderflow.web.security import CSP, RateLimits, SecurityHeaders
 
@@ -59,28 +59,38 @@ def _qty(value: Decimal) -> str:
 class QueryBuffer:
     """Customer views waiting to be stored as query events (R8 funnel, R9 accuracy).
 
-    A view must not wait for a database write; events are stored together every
-    ``seconds`` (and when ``size`` are waiting, and at shutdown).
+    A view must not wait for a database write: views are kept as (order number, time,
+    stage shown) and stored together every second (and when ``size`` are waiting, and at
+    shutdown), order numbers resolved to ids then, off the request path.
     """
 
     def __init__(self, service: OrderService, *, size: int = 500) -> None:
         self._service = service
         self._size = size
-        self._events: list[QueryEvent] = []
+        self._views: list[tuple[str, dt.datetime, str]] = []
         self._lock = threading.Lock()
 
-    def add(self, event: QueryEvent) -> None:
-        """Queue one event; store the batch at once if it is full."""
+    def add(self, number: str, at: dt.datetime, stage: str) -> None:
+        """Queue one view; store the batch at once if it is full."""
         with self._lock:
-            self._events.append(event)
-            full = len(self._events) >= self._size
+            self._views.append((number, at, stage))
+            full = len(self._views) >= self._size
         if full:
             self.flush()
 
     def flush(self) -> int:
-        """Store every queued event now; how many were stored."""
+        """Store every queued view now; how many were stored."""
         with self._lock:
-            events, self._events = self._events, []
+            views, self._views = self._views, []
+        ids: dict[str, str | None] = {}
+        events = []
+        for number, at, stage in views:
+            if number not in ids:
+                order = self._service.find(number=number)
+                ids[number] = None if order is None else order.id
+            order_id = ids[number]
+            if order_id is not None:
+                events.append(QueryEvent(order_id, QueryKind.VIEWED, at, stage))
         if events:
             self._service.record_queries(events)
         return len(events)
