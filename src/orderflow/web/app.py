@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from orderflow.exceptions import AccessDenied, InputError, OrderflowError
 from orderflow.metrics import QueryEvent, QueryKind
+from orderflow.report._html import TEMPLATES as REPORT_TEMPLATES
 from orderflow.web.config import WebConfig
 from orderflow.web.security import CSP, RateLimits, SecurityHeaders
 
@@ -108,6 +109,7 @@ class WebState:
         if templates_dir is not None:
             loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
         loaders.append(jinja2.FileSystemLoader(str(PACKAGE / "templates")))
+        loaders.append(jinja2.FileSystemLoader(str(REPORT_TEMPLATES)))  # the shared charts
         self.templates = jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders),
             autoescape=True,  # every template, whatever its name

@@ -1,9 +1,10 @@
 """The staff dashboard's numbers (R8): one month's health metrics over the user's factories.
 
-The charts are the monthly report's own (status ring, exception heatmap in the policy's
-category colours, query funnel, closure-time histogram), so the dashboard and the report
-never disagree on how a figure is drawn. Computing the metrics reads every order, so a
-result is reused for :attr:`~orderflow.web.WebConfig.dashboard_seconds` per scope and month.
+The charts are the monthly report's own Jinja2 macros (status ring, exception heatmap in
+the policy's category colours, query funnel, closure-time histogram), so the dashboard
+and the report never disagree on how a figure is drawn. Computing the metrics reads every
+order, so a result is reused for :attr:`~orderflow.web.WebConfig.dashboard_seconds` per
+scope and month.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup
-
 from orderflow.geo import Actor
 from orderflow.metrics import Period, compute_health
-from orderflow.report import headline_rows
-from orderflow.report._html import funnel_svg, heatmap_svg, histogram_svg, status_ring_svg
+from orderflow.report import _charts, headline_rows
 from orderflow.service.history import change_records
 from orderflow.workflow.timeouts import due_warnings
 
@@ -32,6 +30,11 @@ OVERDUE_SHOWN = 50
 def in_scope(actor: Actor, factory_id: str) -> bool:
     """Whether the actor may see the factory's orders (a group admin sees every one)."""
     return actor.group_admin or factory_id in actor.factory_ids
+
+
+def _labels(state: WebState) -> dict[str, str]:
+    table = state.service.workflow.definition.label_table()
+    return {stage: str(label) for stage, label in table.items()}
 
 
 def _compute(state: WebState, actor: Actor, year: int, month: int) -> dict[str, Any]:
@@ -55,10 +58,11 @@ def _compute(state: WebState, actor: Actor, year: int, month: int) -> dict[str, 
     return {
         "snapshot": snapshot,
         "headline": headline_rows(snapshot),
-        "ring": Markup(status_ring_svg(snapshot.distribution)),
-        "heatmap": Markup(heatmap_svg(snapshot.heatmap, policy.exception_categories)),
-        "funnel": Markup(funnel_svg(snapshot.funnel)),
-        "closure": Markup(histogram_svg(snapshot.closure)),
+        # geometry for the report's own chart macros (templates/charts.svg)
+        "ring": _charts.ring(snapshot.distribution, _labels(state)),
+        "heatmap": _charts.heatmap(snapshot.heatmap, policy.exception_categories),
+        "funnel": _charts.funnel(snapshot.funnel),
+        "closure": _charts.histogram(snapshot.closure),
         "open_incidents": [(i, numbers[i.order_id]) for i in incidents if i.resolved_at is None],
         "overdue": overdue[:OVERDUE_SHOWN],
         "overdue_total": len(overdue),
