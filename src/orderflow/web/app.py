@@ -26,7 +26,7 @@ from orderflow.exceptions import AccessDenied, InputError, OrderflowError
 from orderflow.metrics import QueryEvent, QueryKind
 from orderflow.report._html import TEMPLATES as REPORT_TEMPLATES
 from orderflow.web.config import WebConfig
-from orderflow.web.security import CSP, RateLimits, SecurityHeaders
+from orderflow.web.security import CSP, RateLimits, SecurityHeaders, redact_path
 
 if TYPE_CHECKING:
     from orderflow.service import OrderService
@@ -183,7 +183,10 @@ def _handlers(state: WebState) -> dict[Any, Any]:
         return state.error(400, str(exc))
 
     def orderflow_error(request: Request, exc: Exception) -> Response:
-        log.error("%s on %s: %s", type(exc).__name__, request.method, type(exc).__doc__)
+        # the message names what failed (no query or slip code ever reaches one)
+        log.error(
+            "%s %s: %s: %s", request.method, redact_path(request.url.path), type(exc).__name__, exc
+        )
         return state.error(500, "")
 
     def crash(request: Request, exc: Exception) -> Response:

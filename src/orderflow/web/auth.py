@@ -36,6 +36,7 @@ from orderflow.geo import Actor
 __all__ = [
     "Session",
     "StaffUser",
+    "check_login",
     "hash_password",
     "load_users",
     "open_session",
