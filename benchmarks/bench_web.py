@@ -63,7 +63,7 @@ def make_tokens(db: Path, count: int) -> list[str]:
     return tokens
 
 
-def serve(kind: str, db: str, port: int) -> None:
+def serve(kind: str, db: str, port: int, flush: float = 5.0) -> None:
     """Server process: the orderflow app over ``db``, or the hello ceiling."""
     import uvicorn
 
@@ -81,7 +81,9 @@ def serve(kind: str, db: str, port: int) -> None:
 
         svc = orderflow.connect(f"sqlite:///{db}")
         # the limiter stays in the path (its cost counts) with a budget no client reaches
-        app = create_app(svc, config=WebConfig(customer_rate="100000000/minute"))
+        app = create_app(
+            svc, config=WebConfig(customer_rate="100000000/minute", query_flush_seconds=flush)
+        )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -190,7 +192,9 @@ def run(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Saturation and paced runs against one server process."""
     port = free_port()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(kind, db, port))
+    server = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(kind, db, port, args.flush_seconds)
+    )
     server.start()
     url = f"http://127.0.0.1:{port}"
     try:
@@ -229,6 +233,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw")
+    parser.add_argument(
+        "--flush-seconds",
+        type=float,
+        default=5.0,
+        help="how often the app stores buffered views (WebConfig)",
+    )
     parser.add_argument("--pace", type=float, default=1.0, help="paced run: s between asks")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-web-"))

@@ -61,8 +61,8 @@ class QueryBuffer:
     """Customer views waiting to be stored as query events (R8 funnel, R9 accuracy).
 
     A view must not wait for a database write: views are kept as (order number, time,
-    stage shown) and stored together every second (and when ``size`` are waiting, and at
-    shutdown), order numbers resolved to ids then, off the request path.
+    stage shown) and stored together every ``WebConfig.query_flush_seconds`` (and when
+    ``size`` are waiting, and at shutdown), order numbers resolved to ids then.
     """
 
     def __init__(self, service: OrderService, *, size: int = 500) -> None:
@@ -214,7 +214,7 @@ def build_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async def flush_forever() -> None:
             while True:
-                await anyio.sleep(1.0)
+                await anyio.sleep(state.config.query_flush_seconds)
                 await anyio.to_thread.run_sync(state.queries.flush)
 
         async with anyio.create_task_group() as tasks:

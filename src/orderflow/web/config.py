@@ -55,3 +55,6 @@ class WebConfig:
     support_contact: str = ""
     dashboard_seconds: float = 60.0
     """How long a computed dashboard is reused before the metrics are computed again."""
+    query_flush_seconds: float = 5.0
+    """How often buffered customer views are stored as query events (one write each time:
+    a store whose every transaction takes the write lock makes lookups wait for it)."""
