@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_slip(args: argparse.Namespace) -> int:
-    """Write an order's printable paper slip as one HTML file."""
+    """Write an order's printable paper slip as one HTML file or an A5 PDF."""
     from orderflow.cli import open_service
     from orderflow.web import WebConfig, create_app
     from orderflow.web.printing import render_slip
@@ -75,14 +75,41 @@ def cmd_slip(args: argparse.Namespace) -> int:
     if order is None:
         raise InputError(f"no order numbered {args.number!r} in {args.db}")
     out = Path(args.out)
-    if out.suffix.lower() != ".html":
-        raise InputError("--out must end in .html (print it to PDF from a browser, A5)")
+    if out.suffix.lower() not in (".html", ".pdf"):
+        raise InputError("--out must end in .html or .pdf")
     state = create_app(service, config=WebConfig()).state.web
     html = render_slip(state, order, actor="cli", public_url=args.public_url, standalone=True)
-    out.write_text(html, encoding="utf-8")
+    if out.suffix.lower() == ".pdf":
+        out.write_bytes(_pdf(html))
+    else:
+        out.write_text(html, encoding="utf-8")
     print(f"slip for {order.number} written to {out}")
     service.store.close()
     return 0
+
+
+def _pdf(html: str) -> bytes:
+    """The slip printed to an A5 PDF by headless Chromium (the testing extra and Debian's
+    chromium + chromium-driver; nothing is downloaded)."""
+    import base64
+    import tempfile
+
+    from orderflow.testing.browser import headless_chromium
+
+    options = require("selenium.webdriver.common.print_page_options", "testing")
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "slip.html"
+        page.write_text(html, encoding="utf-8")
+        driver = headless_chromium(Path(tmp) / "profile")
+        try:
+            driver.get(page.as_uri())
+            printing = options.PrintOptions()
+            printing.page_width, printing.page_height = 14.8, 21.0  # A5, in centimetres
+            printing.margin_top = printing.margin_bottom = 0
+            printing.margin_left = printing.margin_right = 0
+            return base64.b64decode(driver.print_page(printing))
+        finally:
+            driver.quit()
 
 
 def cmd_web_user(args: argparse.Namespace) -> int:
@@ -135,7 +162,7 @@ def add_web_commands(sub: Any) -> None:
     web_options(serve)
     serve.set_defaults(func=cmd_serve)
 
-    slip = sub.add_parser("slip", help="write an order's printable paper slip (HTML, A5)")
+    slip = sub.add_parser("slip", help="write an order's printable A5 paper slip (.html/.pdf)")
     slip.add_argument("number")
     slip.add_argument("--db", default=DEMO_DB)
     slip.add_argument("--out", default="slip.html")

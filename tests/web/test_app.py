@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -99,6 +100,7 @@ def test_orderflow_slip_and_web_user_commands(
     html = out.read_text(encoding="utf-8")
     assert code in html and "<style>" in html and "/static/" not in html
     assert main(["slip", "HY-NONE", "--db", str(db), "--out", str(out)]) == 1
+    assert main(["slip", order.number, "--db", str(db), "--out", str(tmp_path / "s.png")]) == 1
     assert "no order numbered" in capsys.readouterr().err
 
     users = tmp_path / "users.toml"
@@ -109,3 +111,27 @@ def test_orderflow_slip_and_web_user_commands(
     assert verify_password("s3cret", stored["password"])
     assert load_users(users)["li"].actor.factory_ids == frozenset({"NB1"})
     assert main(["web-user", "zhao", "--users", str(users)]) == 1
+
+
+@pytest.mark.browser
+def test_orderflow_slip_prints_an_a5_pdf(tmp_path: Path) -> None:
+    import orderflow
+    from orderflow.testing.browser import missing_browser
+    from orderflow.testing.contracts import seeded_service
+
+    reason = missing_browser()
+    if reason is not None:
+        pytest.skip(reason)
+    db = tmp_path / "plant.db"
+    svc = seeded_service(orderflow.connect(f"sqlite:///{db}").store)
+    order = svc.submit(draft(), actor="s").order
+    svc.store.close()
+    out = tmp_path / "slip.pdf"
+    assert main(["slip", order.number, "--db", str(db), "--out", str(out)]) == 0
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF")
+    # A5 is 419.5 x 595.3 points (Chromium rounds to whole pixels); the slip fits one page
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert len(boxes) == 1
+    width, height = (float(v) for v in boxes[0])
+    assert abs(width - 419.5) < 2 and abs(height - 595.3) < 2
