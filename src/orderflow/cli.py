@@ -18,6 +18,7 @@ from orderflow._batch import batch_gc
 from orderflow.cli_erp import add_erp_commands
 from orderflow.cli_events import add_events_commands
 from orderflow.cli_evidence import add_evidence_commands, verify
+from orderflow.cli_web import add_web_commands
 from orderflow.exceptions import InputError, OrderflowError
 
 if TYPE_CHECKING:
@@ -325,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     warnings.set_defaults(func=cmd_warnings)
     add_evidence_commands(sub)
     add_events_commands(sub)
+    add_web_commands(sub)
     add_erp_commands(sub)
     return parser
 
