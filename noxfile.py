@@ -18,7 +18,7 @@ def _group(name: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite (PostgreSQL and browser tests included when reachable)."""
-    session.install("-e", ".[postgres,signing,erp]", *_group("test"))
+    session.install("-e", ".[postgres,signing,erp,ocr]", *_group("test"))
     args = session.posargs or ["-n", "2", "-q"]
     session.run("pytest", *args)
 
@@ -33,7 +33,7 @@ def nightly(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over src, tests, benchmarks and examples."""
-    session.install("-e", ".[postgres,signing,erp]", *_group("typecheck"), *_group("bench"))
+    session.install("-e", ".[postgres,signing,erp,ocr]", *_group("typecheck"), *_group("bench"))
     session.run("mypy", "--strict")
 
 
@@ -48,7 +48,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the Sphinx docs; any warning fails the build."""
-    session.install("-e", ".[postgres,signing,erp,testing]", *_group("docs"))
+    session.install("-e", ".[postgres,signing,erp,ocr,testing]", *_group("docs"))
     session.run(
         "sphinx-build", "-W", "--keep-going", "-b", "html", "-q", "docs", "docs/_build/html"
     )

@@ -39,3 +39,11 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   echo "ci: installing Debian chromium + chromium-driver for the browser tests"
   apt_install chromium chromium-driver
 fi
+
+# Contract intake (R12): a CJK font for the synthetic contract photos. The rapidocr,
+# onnxruntime and opencv-python-headless wheels link only libstdc++ and zlib (checked with
+# ldd), which every Debian Python image has, so no other package is needed.
+if ! fc-list 2>/dev/null | grep -qi 'wqy-microhei'; then
+  echo "ci: installing fonts-wqy-microhei for the contract intake tests"
+  apt_install fonts-wqy-microhei fontconfig
+fi
