@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from orderflow.intake.parser import NEIGHBOUR_FACTOR, parse_contract
+from orderflow.intake.model import Region
+from orderflow.intake.parser import NEIGHBOUR_FACTOR, SEAL_OVERLAP_FACTOR, parse_contract
 from tests.intake.helpers import labelled_page, line, table_page
 
 HEAD = [
@@ -23,10 +24,13 @@ ROWS = [
     ["HV-007", "液压阀", "35", "套", "860.50", "30,117.50"],
 ]
 SIGN = [line("甲方（盖章）：", 90, 1400), line("授权代表签字：", 90, 1490)]
+#: A red seal over the signature block on page 0 / page 1.
+SEAL = [Region(0, 150, 1350, 400, 1600)]
+SEAL_P2 = [Region(1, 150, 1350, 400, 1600)]
 
 
 def test_labelled_fields_and_table() -> None:
-    c = parse_contract([labelled_page(HEAD) + table_page(ROWS) + SIGN], [True])
+    c = parse_contract([labelled_page(HEAD) + table_page(ROWS) + SIGN], [SEAL])
     assert c.buyer.value == "宁波华东阀门有限公司"
     assert c.seller.value == "浙江甬立液压阀门有限公司"
     assert c.number.value == "HT-2026-00123"
@@ -116,18 +120,28 @@ def test_merged_header_box_is_split_by_character_position() -> None:
 
 
 def test_signature_page_may_be_the_second_page() -> None:
-    c = parse_contract([labelled_page(HEAD), SIGN], [False, True])
+    c = parse_contract([labelled_page(HEAD), SIGN], [[], SEAL_P2])
     assert c.signature.value is True
 
 
 def test_no_signature_block_and_no_seal() -> None:
-    c = parse_contract([labelled_page([*HEAD, "本合同一式两份，双方签字盖章后生效。"])], [False])
+    c = parse_contract([labelled_page([*HEAD, "本合同一式两份，双方签字盖章后生效。"])], [[]])
     assert c.signature.value is False
 
 
 def test_only_one_sign_of_signing_is_uncertain() -> None:
-    assert parse_contract([SIGN], [False]).signature.confidence < 0.9
-    assert parse_contract([labelled_page(HEAD)], [True]).signature.confidence < 0.9
+    assert parse_contract([SIGN], [[]]).signature.confidence < 0.9
+    assert parse_contract([labelled_page(HEAD)], [SEAL]).signature.confidence < 0.9
+
+
+def test_text_under_a_seal_loses_confidence() -> None:
+    page = labelled_page(HEAD)
+    buyer_box = page[2].region
+    seal = Region(0, buyer_box.x0 + 200, buyer_box.y0 - 10, buyer_box.x0 + 420, buyer_box.y1 + 5)
+    c = parse_contract([page], [[seal]])
+    assert c.buyer.confidence == pytest.approx(0.99 * SEAL_OVERLAP_FACTOR)
+    assert c.seller.confidence == pytest.approx(0.99)  # not under the seal
+    assert c.signature.value is True
 
 
 def test_nothing_is_guessed_for_an_empty_page() -> None:

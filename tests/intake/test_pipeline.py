@@ -16,7 +16,7 @@ from orderflow.geo import Factory, LatLon, Router, TableGeocoder
 from orderflow.intake import ContractIntake, MasterData, OcrEngine, OcrLine
 from orderflow.serialization import to_json
 from tests.intake.helpers import labelled_page, line, table_page
-from tests.intake.test_parser import HEAD, ROWS, SIGN
+from tests.intake.test_parser import HEAD, ROWS, SEAL, SIGN
 
 MASTER = MasterData(
     [Customer("C1", "宁波华东阀门有限公司")],
@@ -46,7 +46,7 @@ def intake(*pages: Sequence[OcrLine], sealed: bool = True, **kw: object) -> Cont
         MASTER,
         TableGeocoder.builtin(),
         router,
-        seal_detector=lambda _: sealed,
+        seal_detector=lambda image, page: [SEAL[0]] if sealed else [],
         **kw,  # type: ignore[arg-type]
     )
 

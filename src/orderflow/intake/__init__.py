@@ -16,7 +16,7 @@ from orderflow.intake.parser import parse_contract
 from orderflow.intake.pipeline import DEFAULT_MIN_CONFIDENCE, ContractIntake
 from orderflow.intake.ports import OcrEngine
 from orderflow.intake.result import REASONS, IntakeResult, ReviewItem
-from orderflow.intake.seal import has_red_seal
+from orderflow.intake.seal import find_seals, has_red_seal
 
 __all__ = [
     "DEFAULT_MIN_CONFIDENCE",
@@ -33,6 +33,7 @@ __all__ = [
     "OcrLine",
     "Region",
     "ReviewItem",
+    "find_seals",
     "has_red_seal",
     "match_customer",
     "match_product",

@@ -21,6 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import TypeVar
 
 import attrs
 
@@ -33,14 +34,18 @@ from orderflow.intake._text import (
     parse_date,
     parse_number,
 )
-from orderflow.intake.model import Contract, ContractLine, Field, OcrLine
+from orderflow.intake.model import Contract, ContractLine, Field, OcrLine, Region
 
-__all__ = ["NEIGHBOUR_FACTOR", "SEAL_CONFIDENCE", "parse_contract"]
+__all__ = ["NEIGHBOUR_FACTOR", "SEAL_CONFIDENCE", "SEAL_OVERLAP_FACTOR", "parse_contract"]
+
+T = TypeVar("T")
 
 #: Confidence factor for a value read from the box right of its label, not the label's own box.
 NEIGHBOUR_FACTOR = 0.97
 #: How sure a red-seal detection is taken to be when combined with a signature block.
 SEAL_CONFIDENCE = 0.9
+#: Confidence factor for a value whose text lies under a red seal (always below review level).
+SEAL_OVERLAP_FACTOR = 0.85
 
 _PAREN = r"(?:\([^()]{1,4}\))?"
 _LABELS: dict[str, str] = {
@@ -259,31 +264,62 @@ def _signature(items: Sequence[Item], seal: bool) -> Field[bool]:
     return Field(False, 0.9, "", None)
 
 
-def parse_contract(pages: Sequence[Sequence[OcrLine]], seals: Sequence[bool] = ()) -> Contract:
+def _overlaps(a: Region, b: Region) -> bool:
+    return a.page == b.page and a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def _under_seal(field: Field[T], seals: Sequence[Region]) -> Field[T]:
+    region = field.region
+    if region is None or not any(_overlaps(region, seal) for seal in seals):
+        return field
+    return attrs.evolve(field, confidence=round(field.confidence * SEAL_OVERLAP_FACTOR, 4))
+
+
+def parse_contract(
+    pages: Sequence[Sequence[OcrLine]], seals: Sequence[Sequence[Region]] = ()
+) -> Contract:
     """Read a contract from the OCR lines of its pages (in page order).
 
-    ``seals[i]`` says whether a red seal was detected on page ``i``
-    (see :func:`orderflow.intake.seal.has_red_seal`). Fields the pages do not
+    ``seals[i]`` lists the red seals found on page ``i`` (see
+    :func:`orderflow.intake.seal.find_seals`): a sealed page counts towards the
+    signature, and a field whose text lies under a seal has its confidence
+    multiplied by :data:`SEAL_OVERLAP_FACTOR` (seal ink hides strokes, so OCR can
+    drop a character and still be sure of the rest). Fields the pages do not
     yield are :meth:`Field.missing`; nothing is guessed.
     """
     items: list[Item] = []
-    for number, lines in enumerate(pages):
-        placed = [ln if ln.page == number else _on_page(ln, number) for ln in lines]
+    for number, page_lines in enumerate(pages):
+        placed = [ln if ln.page == number else _on_page(ln, number) for ln in page_lines]
         items.extend(layout_page(placed))
     per_page: dict[int, list[Item]] = {}
     for it in items:
         per_page.setdefault(it.line.page, []).append(it)
-    lines_found: list[ContractLine] = []
+    found: list[ContractLine] = []
     for page_items in per_page.values():
-        lines_found.extend(_table_lines(page_items) or _prose_lines(page_items))
+        found.extend(_table_lines(page_items) or _prose_lines(page_items))
+    stamps = [seal for page in seals for seal in page]
+
+    def sealed(field: Field[T]) -> Field[T]:
+        return _under_seal(field, stamps)
+
+    lines = tuple(
+        ContractLine(
+            sealed(ln.model),
+            sealed(ln.qty),
+            sealed(ln.unit),
+            sealed(ln.unit_price),
+            sealed(ln.amount),
+        )
+        for ln in found
+    )
     return Contract(
-        buyer=_text_field("buyer", items, _party),
-        seller=_text_field("seller", items, _party),
-        number=_text_field("number", items, _contract_no),
-        delivery_address=_text_field("delivery_address", items, _party),
-        requested_date=_date_field(items),
-        lines=tuple(lines_found),
-        signature=_signature(items, any(seals)),
+        buyer=sealed(_text_field("buyer", items, _party)),
+        seller=sealed(_text_field("seller", items, _party)),
+        number=sealed(_text_field("number", items, _contract_no)),
+        delivery_address=sealed(_text_field("delivery_address", items, _party)),
+        requested_date=sealed(_date_field(items)),
+        lines=lines,
+        signature=_signature(items, bool(stamps)),
     )
 
 

@@ -19,11 +19,11 @@ from orderflow.exceptions import GeoError, InputError, UnknownAddress
 from orderflow.geo.geocoder import Geocoded, Geocoder
 from orderflow.geo.router import Router
 from orderflow.intake.matching import MasterData, Match, match_customer, match_product
-from orderflow.intake.model import Contract, Field
+from orderflow.intake.model import Contract, Field, Region
 from orderflow.intake.parser import parse_contract
 from orderflow.intake.ports import OcrEngine
 from orderflow.intake.result import REASONS, IntakeResult, ReviewItem
-from orderflow.intake.seal import has_red_seal
+from orderflow.intake.seal import find_seals
 from orderflow.service.core import OrderDraft
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "ContractIntake"]
@@ -41,8 +41,8 @@ class ContractIntake:
     """Turns the page photos of one contract into an :class:`IntakeResult`.
 
     ``router`` may be ``None`` (single-factory plants): the draft then uses
-    ``default_factory``. ``seal_detector`` decides whether a page carries a red
-    seal (default: :func:`~orderflow.intake.seal.has_red_seal`).
+    ``default_factory``. ``seal_detector(image, page)`` finds the red seals on
+    a page (default: :func:`~orderflow.intake.seal.find_seals`).
     """
 
     def __init__(
@@ -54,7 +54,7 @@ class ContractIntake:
         *,
         default_factory: str = "",
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-        seal_detector: Callable[[bytes], bool] = has_red_seal,
+        seal_detector: Callable[[bytes, int], Sequence[Region]] = find_seals,
     ) -> None:
         if router is None and not default_factory:
             raise InputError("give a router or a default_factory so drafts get a factory")
@@ -83,7 +83,7 @@ class ContractIntake:
         if not images:
             raise InputError("no contract pages given: pass at least one photo")
         pages = [self._engine.read(image) for image in images]
-        seals = [self._seal(image) for image in images]
+        seals = [self._seal(image, page) for page, image in enumerate(images)]
         contract = parse_contract(pages, seals)
         return self.assess(contract, [hashlib.sha256(i).hexdigest() for i in images], sources)
 
