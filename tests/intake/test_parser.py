@@ -130,8 +130,10 @@ def test_no_signature_block_and_no_seal() -> None:
 
 
 def test_only_one_sign_of_signing_is_uncertain() -> None:
-    assert parse_contract([SIGN], [[]]).signature.confidence < 0.9
-    assert parse_contract([labelled_page(HEAD)], [SEAL]).signature.confidence < 0.9
+    unsealed = parse_contract([SIGN], [[]]).signature
+    assert (unsealed.value, unsealed.confidence < 0.9) == (True, True)
+    seal_only = parse_contract([labelled_page(HEAD)], [SEAL]).signature
+    assert (seal_only.value, seal_only.confidence < 0.9) == (False, True)
 
 
 def test_text_under_a_seal_loses_confidence() -> None:
@@ -141,7 +143,7 @@ def test_text_under_a_seal_loses_confidence() -> None:
     c = parse_contract([page], [[seal]])
     assert c.buyer.confidence == pytest.approx(0.99 * SEAL_OVERLAP_FACTOR)
     assert c.seller.confidence == pytest.approx(0.99)  # not under the seal
-    assert c.signature.value is True
+    assert c.signature.value is False  # a seal over the text is no signature page
 
 
 def test_nothing_is_guessed_for_an_empty_page() -> None:

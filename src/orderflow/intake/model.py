@@ -149,4 +149,5 @@ class Contract:
     requested_date: Field[dt.date]
     lines: tuple[ContractLine, ...]
     signature: Field[bool]
-    """True when a signature/seal block (签字/盖章 labels) or a red seal was found."""
+    """True when a signature/seal block (签字/盖章 labels) was found; its confidence is high
+    only when a red seal was found too (a seal alone reads as False, uncertain)."""

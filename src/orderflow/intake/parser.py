@@ -255,12 +255,13 @@ def _signature(items: Sequence[Item], seal: bool) -> Field[bool]:
         best = _field(True, blocks[:1])
         combined = 1 - (1 - best.confidence) * (1 - SEAL_CONFIDENCE)
         return attrs.evolve(best, confidence=round(combined, 4))  # type: ignore[return-value]
-    if blocks or seal:
-        # one sign without the other: a person should look (seal on a page without
-        # a signature block, or an unsealed block)
-        source = blocks[0].line.text if blocks else "red seal"
-        region = blocks[0].line.region if blocks else None
-        return Field(True, 0.6, source, region)
+    if blocks:
+        # an unsealed block: signed, perhaps, but a person should look
+        return attrs.evolve(_field(True, blocks[:1]), confidence=0.6)  # type: ignore[return-value]
+    if seal:
+        # a seal without a signature block is a seam seal or a seal stamped over the text,
+        # not the signature page
+        return Field(False, 0.6, "red seal", None)
     return Field(False, 0.9, "", None)
 
 
