@@ -73,14 +73,15 @@ class RapidOcrEngine:
 
     ``max_side`` caps the longer image side fed to text detection (pixels): a
     phone photo is scaled down to it, which sets the speed (about linear in
-    the pixel count) against small-text accuracy. ``threads`` limits
-    onnxruntime's threads (``None``: all cores). A line's confidence is its
+    the pixel count) against small-text accuracy; 1280 reads 10.5 pt print on an A4
+    photo (about 20 px text height after scaling) and costs about a third less than
+    1600. ``threads`` limits onnxruntime's threads (``None``: all cores). A line's confidence is its
     *lowest* character confidence (an average would hide one misread character),
     and each character's own confidence is passed on where rapidocr reports it.
     """
 
     def __init__(
-        self, *, max_side: int = 1600, threads: int | None = None, font_path: str | None = None
+        self, *, max_side: int = 1280, threads: int | None = None, font_path: str | None = None
     ) -> None:
         if max_side < 320:
             raise InputError(f"max_side must be at least 320 pixels, got {max_side}")
