@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from orderflow._batch import batch_gc
 from orderflow.cli_erp import add_erp_commands
+from orderflow.cli_intake import add_intake_commands
 from orderflow.exceptions import InputError, OrderflowError
 
 if TYPE_CHECKING:
@@ -251,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     warnings.add_argument("--limit", type=int, default=50)
     warnings.set_defaults(func=cmd_warnings)
     add_erp_commands(sub)
+    add_intake_commands(sub)
     return parser
 
 
