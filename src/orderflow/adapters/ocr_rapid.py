@@ -72,12 +72,13 @@ class RapidOcrEngine:
     """:class:`~orderflow.intake.ports.OcrEngine` over RapidOCR (PP-OCR, onnxruntime, CPU).
 
     ``max_side`` caps the longer image side fed to text detection (pixels): a
-    phone photo is scaled down to it, which sets the speed (about linear in
-    the pixel count) against small-text accuracy; 1280 reads 10.5 pt print on an A4
-    photo (about 20 px text height after scaling) and costs about a third less than
-    1600. ``threads`` limits onnxruntime's threads (``None``: all cores). A line's confidence is its
-    *lowest* character confidence (an average would hide one misread character),
-    and each character's own confidence is passed on where rapidocr reports it.
+    phone photo is scaled down to it, which sets the speed (about linear in the
+    pixel count) against small-text accuracy; 1280 reads 10.5 pt print on an A4
+    photo (about 20 px text height after scaling) and costs about a third less
+    than 1600. ``threads`` limits onnxruntime's threads (``None``: all cores).
+    A line's confidence is its *lowest* character confidence (an average would
+    hide one misread character), and each character's own confidence is passed
+    on where rapidocr reports it.
     """
 
     def __init__(
