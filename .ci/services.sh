@@ -58,3 +58,11 @@ if ! nats_up; then
   echo "ci: NATS is not reachable on 127.0.0.1:4222" >&2
   exit 1
 fi
+
+# Contract intake (R12): a CJK font for the synthetic contract photos. The rapidocr,
+# onnxruntime and opencv-python-headless wheels link only libstdc++ and zlib (checked with
+# ldd), which every Debian Python image has, so no other package is needed.
+if ! fc-list 2>/dev/null | grep -qi 'wqy-microhei'; then
+  echo "ci: installing fonts-wqy-microhei for the contract intake tests"
+  apt_install fonts-wqy-microhei fontconfig
+fi

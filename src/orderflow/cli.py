@@ -19,6 +19,7 @@ from orderflow.cli_erp import add_erp_commands
 from orderflow.cli_events import add_events_commands
 from orderflow.cli_evidence import add_evidence_commands, verify
 from orderflow.cli_web import add_web_commands
+from orderflow.cli_intake import add_intake_commands
 from orderflow.exceptions import InputError, OrderflowError
 
 if TYPE_CHECKING:
@@ -328,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_events_commands(sub)
     add_web_commands(sub)
     add_erp_commands(sub)
+    add_intake_commands(sub)
     return parser
 
 

@@ -16,6 +16,11 @@ CSV format (UTF-8, ``#`` lines are comments, one header row)::
 ``level`` is one of :data:`LEVELS`; when two names of the same length
 match, the finer level wins (``宁波市北仑区`` -> 北仑区, not 宁波市), then the
 one later in the address.
+
+The built-in table is a small sample (about 50 places, kept for tests and
+examples); for delivery addresses anywhere in China use
+:class:`orderflow.geo.china.ChinaGeocoder`, which knows every county-level
+division and can consult a table like this one for finer places.
 """
 
 from __future__ import annotations
