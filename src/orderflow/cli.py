@@ -1,4 +1,5 @@
-"""The ``orderflow`` command: demo, simulate, report, order show, audit, warnings, erp."""
+"""The ``orderflow`` command: demo, simulate, report, order show, audit, relay, serve, slip,
+warnings, erp, intake."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from orderflow._batch import batch_gc
 from orderflow.cli_erp import add_erp_commands
 from orderflow.cli_events import add_events_commands
 from orderflow.cli_evidence import add_evidence_commands, verify
-from orderflow.cli_web import add_web_commands
 from orderflow.cli_intake import add_intake_commands
+from orderflow.cli_web import add_web_commands
 from orderflow.exceptions import InputError, OrderflowError
 
 if TYPE_CHECKING:

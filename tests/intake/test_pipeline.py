@@ -136,3 +136,22 @@ def test_no_pages_is_refused() -> None:
 def test_needs_a_router_or_a_default_factory() -> None:
     with pytest.raises(InputError, match="default_factory"):
         ContractIntake(Scripted(), MASTER, TableGeocoder.builtin())
+
+
+def test_a_submitted_draft_records_the_photo_hash_not_the_photo() -> None:
+    from orderflow.adapters.memory import MemoryStore
+    from orderflow.audit import decode
+    from orderflow.clock import FrozenClock
+    from orderflow.service import OrderService
+
+    page = labelled_page(HEAD) + table_page(ROWS) + SIGN
+    result = intake(page).read([b"page-1"])
+    assert result.draft is not None
+    svc = OrderService(MemoryStore(), clock=FrozenClock(dt.datetime(2026, 11, 2, tzinfo=dt.UTC)))
+    svc.put_customer(MASTER.customers[0])
+    order = svc.submit(result.draft, actor="sales", context=result.audit_context).order
+    (created,) = [decode(d) for _, d in svc.store.audit_chain(order.id)]
+    ctx = created.context_map
+    assert ctx["intake"] == "contract_photo"
+    assert ctx["intake.sha256"] == hashlib.sha256(b"page-1").hexdigest()
+    assert svc.history(order.id)[0].context["intake.sha256"] == ctx["intake.sha256"]

@@ -6,7 +6,7 @@ with an OCR engine behind the :class:`OcrEngine` port (the bundled one is
 buyer, seller, contract number, delivery address, product lines, requested
 date and the signature page, matches them against master data, routes the
 address to a factory and returns an :class:`IntakeResult`: an
-:class:`~orderflow.service.core.OrderDraft` plus every field a person must
+:class:`~orderflow.service.OrderDraft` plus every field a person must
 check. Nothing is submitted automatically.
 """
 

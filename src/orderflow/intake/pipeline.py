@@ -24,7 +24,7 @@ from orderflow.intake.parser import parse_contract
 from orderflow.intake.ports import OcrEngine
 from orderflow.intake.result import REASONS, IntakeResult, ReviewItem
 from orderflow.intake.seal import find_seals
-from orderflow.service.core import OrderDraft
+from orderflow.service.orders import OrderDraft
 
 __all__ = ["DEFAULT_MIN_CONFIDENCE", "ContractIntake"]
 

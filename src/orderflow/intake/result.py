@@ -7,7 +7,7 @@ import attrs
 from orderflow.geo.geocoder import Geocoded
 from orderflow.intake.matching import Match
 from orderflow.intake.model import Contract, Region
-from orderflow.service.core import OrderDraft
+from orderflow.service.orders import OrderDraft
 
 __all__ = ["REASONS", "IntakeResult", "ReviewItem"]
 
@@ -65,3 +65,10 @@ class IntakeResult:
     def needs_review(self) -> bool:
         """True when at least one field must be checked by a person."""
         return bool(self.review)
+
+    @property
+    def audit_context(self) -> dict[str, str]:
+        """What the order's ``created`` entry records of its source when submitted with
+        ``service.submit(result.draft, actor=..., context=result.audit_context)``: that it
+        came from a contract photo, and each page's SHA-256 (never the image)."""
+        return {"intake": "contract_photo", "intake.sha256": ",".join(self.image_sha256)}

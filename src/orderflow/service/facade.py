@@ -185,15 +185,22 @@ class OrderService:
 
     # --- orders (R2, R3, R5, R10) ---------------------------------------------------------
     def submit(
-        self, draft: OrderDraft, *, actor: ActorLike, idempotency_key: str | None = None
+        self,
+        draft: OrderDraft,
+        *,
+        actor: ActorLike,
+        idempotency_key: str | None = None,
+        context: Mapping[str, str] | None = None,
     ) -> Submission:
         """Create an order in the initial stage and record the R2 three-fold check.
 
         The checks (credit, BOM kitting rate, capacity slot) are measured and stored with
         the *created* audit entry; a failing check does not block submission (the
-        review transition's guards do), it is reported to the reviewer.
+        review transition's guards do), it is reported to the reviewer. ``context`` (where
+        the draft came from: a contract photo's SHA-256, ...) is kept in that entry too.
         """
-        return orders.submit(self.runtime, draft, actor=actor, idempotency_key=idempotency_key)
+        return orders.submit(self.runtime, draft, actor=actor, idempotency_key=idempotency_key,
+                             context=context)  # fmt: skip
 
     def route(self, draft: OrderDraft) -> str:
         """The factory for a draft without one: the nearest able to make its products (R10).

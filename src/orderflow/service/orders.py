@@ -8,6 +8,7 @@ are :mod:`orderflow.service.changes`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -19,6 +20,7 @@ from orderflow.exceptions import InputError
 from orderflow.ports import StoreTx
 from orderflow.service import records
 from orderflow.service.boundary import (
+    check_context,
     check_date,
     check_lines,
     check_text,
@@ -81,15 +83,25 @@ def _next_number(rt: Runtime, tx: StoreTx, now: dt.datetime) -> OrderNumber:
 
 
 def submit(
-    rt: Runtime, draft: OrderDraft, *, actor: ActorLike, idempotency_key: str | None = None
+    rt: Runtime,
+    draft: OrderDraft,
+    *,
+    actor: ActorLike,
+    idempotency_key: str | None = None,
+    context: Mapping[str, str] | None = None,
 ) -> Submission:
-    """Create an order in the initial stage and record the R2 three-fold check."""
+    """Create an order in the initial stage and record the R2 three-fold check.
+
+    ``context`` (e.g. where the draft came from: an ERP, a contract photo's SHA-256) is
+    kept in the ``created`` entry beside the checks.
+    """
     if not draft.lines:
         raise InputError("an order needs at least one line")
     if not draft.factory_id:
         draft = attrs.evolve(draft, factory_id=route(rt, draft))
     who = rt.who(actor, draft.factory_id, "change")
     initial = rt.workflow.definition.initial
+    caller_context = check_context(context)
 
     def body(tx: StoreTx) -> Submission:
         now = rt.now()
@@ -112,7 +124,8 @@ def submit(
         facts = rt.facts.gather(tx, order, rt.local_date(now), _R2_FACTS)
         checks = tuple(check(order, facts, policy) for check in _R2_CHECKS)
         tx.insert_order(order)
-        context = {f"check.{c.code}": "pass" if c.ok else "fail" for c in checks}
+        context = dict(caller_context)
+        context.update({f"check.{c.code}": "pass" if c.ok else "fail" for c in checks})
         context["kitting_rate"] = str(checks[1].measured.get("kitting_rate", ""))
         context["policy"] = str(policy.version)
         rt.append(tx, order.id, EntryType.CREATED, actor=who, at_us=to_micros(now),
@@ -123,6 +136,8 @@ def submit(
     args = attrs.asdict(draft, recurse=True) if idempotency_key else {}
     if draft.order_id is None:
         args.pop("order_id", None)  # fingerprints of drafts without an id stay as they were
+    if caller_context:
+        args["ctx"] = caller_context
     return rt.once(idempotency_key, "submit", args, body, Submission, actor=actor)
 
 
