@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from orderflow._batch import batch_gc
 from orderflow.cli_erp import add_erp_commands
 from orderflow.cli_evidence import add_evidence_commands, verify
+from orderflow.cli_export import add_export_commands
 from orderflow.exceptions import InputError, OrderflowError
 
 if TYPE_CHECKING:
@@ -229,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     warnings.add_argument("--limit", type=int, default=50)
     warnings.set_defaults(func=cmd_warnings)
     add_evidence_commands(sub)
+    add_export_commands(sub)
     add_erp_commands(sub)
     return parser
 
