@@ -8,6 +8,7 @@ whatif`` (a recorded period replayed under other policies, side by side).
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,9 +82,39 @@ def cmd_export_xes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Replay a recorded period under other policies; print and write the comparison."""
+    from orderflow.policy import load_policy
+    from orderflow.whatif import Scenario, compare, render_table, write_section
+
+    if not 1 <= args.months <= 24:
+        raise InputError(f"--months {args.months}: replay between 1 and 24 months")
+    if not args.policy:
+        raise InputError("give at least one --policy FILE (a policy as 'orderflow' loads it)")
+    scenarios = [Scenario(Path(p).stem, load_policy(p)) for p in args.policy]
+    html_out = _new_file(args.html)
+    json_out = _new_file(args.section_out) if args.section_out else None
+    svc = _service(args.db)
+    started = time.perf_counter()
+    try:
+        year, month = args.month
+        comparison = compare(svc, year, month, args.months, scenarios)
+    finally:
+        svc.store.close()
+    print(render_table(comparison))
+    write_section(comparison, html_out, json_out)
+    print(
+        f"replayed {comparison.orders:,} orders under {len(scenarios)} "
+        f"polic{'y' if len(scenarios) == 1 else 'ies'} in {time.perf_counter() - started:.1f} s; "
+        f"HTML section written to {html_out}"
+        + (f", report section (JSON) to {json_out}" if json_out else "")
+    )
+    return 0
+
+
 def add_export_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``export ocel`` and ``export xes``."""
-    from orderflow.cli import DEMO_DB
+    """Register ``export ocel``, ``export xes`` and ``whatif``."""
+    from orderflow.cli import DEMO_DB, _month
 
     export = sub.add_parser("export", help="the audit log for process mining (OCEL 2.0, XES)")
     export_sub = export.add_subparsers(dest="export_command", required=True)
@@ -99,3 +130,18 @@ def add_export_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     xes.add_argument("--db", default=DEMO_DB)
     xes.add_argument("--out", required=True, help="e.g. log.xes")
     xes.set_defaults(func=cmd_export_xes)
+
+    whatif = sub.add_parser("whatif", help="replay a recorded period under other policies")
+    whatif.add_argument("--db", default=DEMO_DB)
+    whatif.add_argument("--month", type=_month, required=True, help="first month, e.g. 2026-03")
+    whatif.add_argument("--months", type=int, default=1, help="months to replay (default 1)")
+    whatif.add_argument(
+        "--policy", action="append", default=[], metavar="FILE",
+        help="a policy file (TOML or JSON); repeat to compare several",
+    )  # fmt: skip
+    whatif.add_argument("--html", default="whatif.html", help="HTML section to write")
+    whatif.add_argument(
+        "--section-out", default=None, metavar="FILE",
+        help="also write it as a report section (JSON) for 'orderflow report --section'",
+    )  # fmt: skip
+    whatif.set_defaults(func=cmd_whatif)
