@@ -18,6 +18,8 @@ import json
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
+import attrs
+
 from orderflow.audit import AuditEntry, EntryType, decode
 from orderflow.clock import from_micros
 from orderflow.domain import Component, Customer, Product
@@ -74,31 +76,31 @@ def log_entries(store: Store, *, chunk: int = CHUNK) -> Iterator[tuple[int, Audi
                 raise TamperDetected(start + offset, "edited", str(exc)) from None
 
 
+@attrs.frozen
 class OrderFacts:
-    """The exportable facts of a ``created`` payload (either payload version)."""
+    """The exportable facts of a ``created`` payload: number, customer, factory, the
+    requested date (ISO text) and the lines as ``(product, qty, unit price)`` text."""
 
-    __slots__ = ("customer_id", "factory_id", "lines", "number", "requested_date")
-
-    def __init__(self, payload: str, version: int) -> None:
-        data = json.loads(payload)
-        if version == 1:
-            # 0.1.0 kept a positional row, slip code included: read only what is exported
-            row = dict(zip(V1_COLUMNS, data, strict=True))
-            lines = [(p, str(q), str(u)) for p, q, u in json.loads(row["lines"])]
-        else:
-            row = data
-            lines = [(x["product"], str(x["qty"]), str(x["unit_price"])) for x in row["lines"]]
-        self.number: str = row["number"]
-        self.customer_id: str = row["customer_id"]
-        self.factory_id: str = row["factory_id"]
-        self.requested_date: str = str(row["requested_date"])
-        self.lines: list[tuple[str, str, str]] = lines
+    number: str
+    customer_id: str
+    factory_id: str
+    requested_date: str
+    lines: tuple[tuple[str, str, str], ...]
 
 
 def order_facts(entry: AuditEntry) -> OrderFacts:
-    """The :class:`OrderFacts` of a ``created`` entry."""
-    payload = entry.changes_map["order"][1]
-    return OrderFacts(str(payload), entry.version)
+    """The :class:`OrderFacts` of a ``created`` entry (either payload version)."""
+    data = json.loads(str(entry.changes_map["order"][1]))
+    if entry.version == 1:
+        # 0.1.0 kept a positional row, slip code included: read only what is exported
+        row = dict(zip(V1_COLUMNS, data, strict=True))
+        lines = tuple((p, str(q), str(u)) for p, q, u in json.loads(row["lines"]))
+    else:
+        row = data
+        lines = tuple((x["product"], str(x["qty"]), str(x["unit_price"])) for x in row["lines"])
+    return OrderFacts(
+        row["number"], row["customer_id"], row["factory_id"], str(row["requested_date"]), lines
+    )
 
 
 def _time(entry: AuditEntry) -> dt.datetime:
