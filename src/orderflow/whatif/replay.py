@@ -11,9 +11,10 @@ stage time limits, swept every hour as the plant's scheduler does).
 Kitting is attempted when the plant attempted it: at each stock-shortage exception the
 planner opened on an order still waiting for kitting (a refused attempt, on the record)
 and at the recorded lock. An attempt refused under the replayed policy waits for the
-next goods-in scan and is tried again then. Once an order locks earlier or later than
-recorded, its later steps move by the same amount. A dispatch that then finds its
-requested date passed is rescheduled as the plant did it: a new date three days on.
+next goods-in scan of a component the order needs and is tried again then. Once an
+order locks earlier or later than recorded, its later steps move by the same amount. A
+dispatch that then finds its requested date passed is rescheduled as the plant did it:
+a new date three days on.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class _Replay:
         for product in survey.products:
             svc.put_product(product)
         self.factories = survey.factories
+        self.bom = {p.code: frozenset(b.component for b in p.bom) for p in survey.products}
         self.plan()
 
     def plan(self) -> None:
@@ -194,17 +196,23 @@ class _Replay:
         old, new = (Decimal(str(v)) for v in entry.changes_map["on_hand"])
         ctx = entry.context_map
         qty = new - old
+        component = entry.order_id[len(_STOCK) :]
         if qty:
             self.svc.record_scan(
-                entry.order_id[len(_STOCK) :], abs(qty), direction="in" if qty > 0 else "out",
+                component, abs(qty), direction="in" if qty > 0 else "out",
                 actor=entry.actor, device=ctx.get("device", ""), batch=ctx.get("batch", ""),
             )  # fmt: skip
-        if qty > 0:  # goods in: orders waiting for stock try again
+        if qty > 0:  # goods in: the orders waiting for this component try again
             for order_id, step in list(self.waiting.items()):
-                if self.lock(order_id, self.now_us()):
+                if component in self.needs(order_id) and self.lock(order_id, self.now_us()):
                     del self.waiting[order_id]
                     self.shift[order_id] = self.now_us() - _occurred(step)
                     self.next_step(order_id)
+
+    def needs(self, order_id: str) -> frozenset[str]:
+        """The components of an order's BOMs."""
+        lines = self.svc.get(order_id).lines
+        return frozenset().union(*(self.bom.get(line.product, frozenset()) for line in lines))
 
     def on_step(self, entry: AuditEntry) -> None:
         order_id = entry.order_id
