@@ -284,7 +284,7 @@ class _Replay:
         if replayed is not None:
             self.svc.resolve_incident(replayed, ctx.get("root_cause", ""), actor=entry.actor)
 
-    def run(self, source: OrderService, start_us: int, end_us: int) -> None:
+    def run(self, source: OrderService, start_us: int, end_us: int, stop_us: int) -> None:
         self.period = (start_us, end_us)
         entries = log_entries(source)
         upcoming = next(entries, None)
@@ -296,11 +296,11 @@ class _Replay:
         }  # fmt: skip
         while self.heap:
             horizon = self.heap[0][0] + LOOKAHEAD_US
-            while upcoming is not None and upcoming[1].at <= min(horizon, end_us):
+            while upcoming is not None and upcoming[1].at <= min(horizon, stop_us):
                 self.ingest(upcoming[1])
                 upcoming = next(entries, None)
             at, _, kind, payload = heapq.heappop(self.heap)
-            if at >= end_us:
+            if at >= stop_us:
                 break
             if at > self.now_us():
                 self.clock.set(from_micros(at))
@@ -324,10 +324,15 @@ def _occurred(entry: AuditEntry) -> int:
 def replay(
     source: OrderService, survey: Survey, policy: Policy, *, start_us: int, end_us: int
 ) -> ReplayResult:
-    """Replay ``source``'s log from its first entry up to ``end_us`` under ``policy``;
-    refusals and waits are counted for ``[start_us, end_us)``."""
+    """Replay ``source``'s log from its first entry under ``policy``; refusals and waits
+    are counted for ``[start_us, end_us)``.
+
+    The replay goes on for :data:`LOOKAHEAD_US` past ``end_us``: a change that happened
+    in the period but was keyed in after it (a paper slip) belongs to the period, as it
+    does in the record.
+    """
     run = _Replay(source, survey, policy)
-    run.run(source, start_us, end_us)
+    run.run(source, start_us, end_us, end_us + LOOKAHEAD_US)
     return ReplayResult(
         run.svc, run.refusals, tuple(run.waits), run.rescheduled, run.skipped,
         len(run.waiting), run.orders,
