@@ -19,6 +19,7 @@ from orderflow._batch import batch_gc
 from orderflow.cli_erp import add_erp_commands
 from orderflow.cli_events import add_events_commands
 from orderflow.cli_evidence import add_evidence_commands, verify
+from orderflow.cli_export import add_export_commands
 from orderflow.cli_intake import add_intake_commands
 from orderflow.cli_web import add_web_commands
 from orderflow.exceptions import InputError, OrderflowError
@@ -327,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     warnings.add_argument("--limit", type=int, default=50)
     warnings.set_defaults(func=cmd_warnings)
     add_evidence_commands(sub)
+    add_export_commands(sub)
     add_events_commands(sub)
     add_web_commands(sub)
     add_erp_commands(sub)

@@ -1,0 +1,74 @@
+"""Replaying the record: the recorded policy reproduces it; other policies move what they
+decide (kitting, waits for stock, overdue warnings) and nothing the world decided."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from orderflow.exceptions import InputError
+from orderflow.policy import Policy
+from orderflow.service import OrderService
+from orderflow.whatif import Comparison, Scenario, compare, render_table, report_section
+
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def comparison(recorded: OrderService) -> Comparison:
+    p = recorded.policy
+    lenient = attrs.evolve(
+        p, safety=attrs.evolve(p.safety, regular=D(1), custom=D(1), new_ladder=(D(1),))
+    )
+    patient = attrs.evolve(
+        p,
+        timeouts=attrs.evolve(
+            p.timeouts, base_hours={"pending_review": D(8), "kitting_locked": D(12)}
+        ),
+    )
+    scenarios = [Scenario("as recorded", p), Scenario("lenient", lenient),
+                 Scenario("patient", patient)]  # fmt: skip
+    return compare(recorded, 2026, 1, 12, scenarios)
+
+
+def test_the_recorded_policy_reproduces_the_record_exactly(comparison: Comparison) -> None:
+    record, same = comparison.outcomes[:2]
+    assert record.label == "recorded"
+    assert record.kitting_refusals > 0 and record.on_time.denominator > 300  # not vacuous
+    assert same.on_time == record.on_time
+    assert same.kitting_refusals == record.kitting_refusals
+    # and everything else the policy decides or the world did
+    assert attrs.evolve(same, label="recorded") == record
+
+
+def test_a_lower_safety_factor_refuses_less_and_changes_no_world_event(
+    comparison: Comparison,
+) -> None:
+    record, _, lenient, _ = comparison.outcomes
+    assert lenient.kitting_refusals < record.kitting_refusals
+    assert lenient.closure_within_target == record.closure_within_target
+
+
+def test_longer_review_limits_warn_less(comparison: Comparison) -> None:
+    record, _, _, patient = comparison.outcomes
+    assert patient.warnings < record.warnings
+    assert patient.kitting_refusals == record.kitting_refusals
+
+
+def test_the_table_and_the_section_show_every_column(comparison: Comparison) -> None:
+    table = render_table(comparison)
+    header = table.splitlines()[0]
+    assert header.startswith("what-if 2026-01 to 2026-12") and header.endswith("patient")
+    assert all(label in header for label in ("recorded", "as recorded", "lenient"))
+    assert "Kitting refusals" in table and "Stock held (value-days)" in table
+    section = report_section(comparison)
+    assert section.columns == ("Measure", "recorded", "as recorded", "lenient", "patient")
+    assert len(section.rows) == len(table.splitlines()) - 2
+
+
+def test_a_period_after_the_log_is_refused(recorded: OrderService) -> None:
+    policy: Policy = recorded.policy
+    with pytest.raises(InputError, match="choose a month it covers"):
+        compare(recorded, 2031, 1, 1, [Scenario("x", policy)])
