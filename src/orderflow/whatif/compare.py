@@ -150,18 +150,12 @@ def report_section(c: Comparison) -> ReportSection:
 
 
 def render_html(c: Comparison) -> str:
-    """The comparison as a standalone HTML page in the monthly report's styles."""
-    from orderflow.report import _html
+    """The comparison as a standalone HTML page in the monthly report's styles (one
+    report section on a page of its own, through the report's autoescaped templates)."""
+    from orderflow.report._html import chart_environment
 
-    sec = report_section(c)
-    table = _html._table(sec.columns, [[_html._e(x) for x in row] for row in sec.rows], "-")
-    return (
-        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"/>'
-        f"<title>{_html._e(sec.title)}</title><style>{_html._CSS}</style></head><body>"
-        f"<header><h1>{_html._e(sec.title)}</h1></header><main>"
-        f'<h2 id="{sec.id}">{_html._e(sec.title)}</h2><p>{_html._e(sec.summary)}</p>{table}'
-        "</main><footer>orderflow · policy what-if</footer></body></html>\n"
-    )
+    page = chart_environment().get_template("section_page.html")
+    return page.render(section=report_section(c), footer="policy what-if") + "\n"
 
 
 def write_section(c: Comparison, html: Path, section_json: Path | None = None) -> None:

@@ -60,10 +60,13 @@ class _DocsByKind(dict[tuple[str, str], str]):
 
 
 class _ReplayTx(_MemoryTx):
-    def docs(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
+    def docs(
+        self, kind: str, prefix: str = "", *, limit: int | None = None
+    ) -> list[tuple[str, str]]:
         store: Any = self._s
         filed: dict[str, str] = store._docs.by_kind.get(kind, {})
-        return sorted((k, body) for k, body in filed.items() if k.startswith(prefix))
+        found = sorted((k, body) for k, body in filed.items() if k.startswith(prefix))
+        return found if limit is None else found[:limit]
 
 
 class ReplayStore(MemoryStore):
