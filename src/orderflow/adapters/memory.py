@@ -21,6 +21,44 @@ __all__ = ["MemoryStore"]
 _MISSING = object()
 
 
+class _TrackedOrders(dict[str, Order]):
+    """The order table, noting which orders carry a stage deadline on every write
+    (inserts, updates and the undo of a rolled-back savepoint all pass through here), so
+    the overdue sweep looks only at those."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.with_deadline: dict[str, Order] = {}
+
+    def __setitem__(self, key: str, value: Order) -> None:
+        super().__setitem__(key, value)
+        if value.deadline is None:
+            self.with_deadline.pop(key, None)
+        else:
+            self.with_deadline[key] = value
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        self.with_deadline.pop(key, None)
+        return super().pop(key, default)
+
+
+class _DocsByKind(dict[tuple[str, str], str]):
+    """The documents, also filed by kind: a listing reads its kind, not every document
+    (the outbox alone adds one an audit entry)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_kind: dict[str, dict[str, str]] = {}
+
+    def __setitem__(self, key: tuple[str, str], value: str) -> None:
+        super().__setitem__(key, value)
+        self.by_kind.setdefault(key[0], {})[key[1]] = value
+
+    def pop(self, key: tuple[str, str], default: Any = None) -> Any:
+        self.by_kind.get(key[0], {}).pop(key[1], None)
+        return super().pop(key, default)
+
+
 class _MemoryTx:
     def __init__(self, store: MemoryStore) -> None:
         self._s = store
@@ -117,11 +155,8 @@ class _MemoryTx:
     def docs(
         self, kind: str, prefix: str = "", *, limit: int | None = None
     ) -> list[tuple[str, str]]:
-        found = sorted(
-            (k, body)
-            for (kd, k), body in self._s._docs.items()
-            if kd == kind and k.startswith(prefix)
-        )
+        filed = self._s._docs.by_kind.get(kind, {})
+        found = sorted((k, body) for k, body in filed.items() if k.startswith(prefix))
         return found if limit is None else found[:limit]
 
 
@@ -131,7 +166,7 @@ class MemoryStore:
     def __init__(self, origin: str = "orderflow.local/memory") -> None:
         self.origin = origin
         self._lock = threading.RLock()
-        self._orders: dict[str, Order] = {}
+        self._orders = _TrackedOrders()
         self._index: dict[str, dict[str, str]] = {
             "number": {},
             "query_token_hash": {},
@@ -142,7 +177,7 @@ class MemoryStore:
         self._heads: dict[str, ChainHead] = {}
         self._chains: dict[str, list[int]] = {}
         self._idem: dict[str, tuple[str, str]] = {}
-        self._docs: dict[tuple[str, str], str] = {}
+        self._docs = _DocsByKind()
         self._local = threading.local()
 
     @contextmanager
@@ -194,8 +229,11 @@ class MemoryStore:
         return iter(snapshot)
 
     def orders_due(self, before: dt.datetime) -> Iterator[Order]:
-        """Orders whose stage deadline is earlier than ``before``."""
-        return iter([o for o in self.orders() if o.deadline is not None and o.deadline < before])
+        """Orders whose stage deadline is earlier than ``before`` (from the orders that
+        have one: the sweep runs often and most orders have none)."""
+        with self._lock:
+            due = [o for o in self._orders.with_deadline.values() if o.deadline < before]  # type: ignore[operator]
+        return iter(due)
 
     def close(self) -> None:
         """Nothing to release."""

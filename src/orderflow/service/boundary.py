@@ -49,6 +49,8 @@ def check_text(value: Any, what: str, *, max_len: int = MAX_TEXT, blank: bool = 
         raise InputError(f"{what} has {len(value)} characters; at most {max_len} are allowed")
     if not blank and not value.strip():
         raise InputError(f"{what} must not be blank")
+    if value.isascii() and value.isprintable():  # the common case, checked in C
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -22,6 +22,7 @@ import attrs
 from orderflow.audit import Checkpoint, CompactRange, MerkleTree
 from orderflow.audit.note import Ed25519Signer
 from orderflow.audit.signing import CheckpointSigner, split_checkpoint
+from orderflow.clock import to_micros
 from orderflow.exceptions import InputError, StoreError
 from orderflow.ports import Store
 from orderflow.serialization import from_json, to_json
@@ -110,20 +111,21 @@ class Checkpointer:
         self.appended = 0
         """Entries this process appended since the last look (a cheap trigger)."""
         self._range: CompactRange | None = None
-        self._last: dt.datetime | None = None
+        self._last_us: int | None = None
 
     def maybe(self, now: dt.datetime, *, every_entries: int, every_seconds: int) -> None:
         """Store a checkpoint if enough entries or time passed (never inside a transaction:
         an open batch may still roll back)."""
-        if self._last is None:
-            self._last = now
-        due = self.appended >= every_entries or (
-            self.appended and (now - self._last).total_seconds() >= every_seconds
-        )
+        if not self.appended:
+            return
+        now_us = to_micros(now)  # integer arithmetic: this runs after every operation
+        if self._last_us is None:
+            self._last_us = now_us
+        due = self.appended >= every_entries or now_us - self._last_us >= every_seconds * 1_000_000
         if not due or self.store.in_transaction():
             return
         self.store_now()
-        self._last = now
+        self._last_us = now_us
 
     def store_now(self) -> StoredCheckpoint:
         """Store (and return) the checkpoint of the whole committed log now."""

@@ -44,7 +44,9 @@ __all__ = [
 ]
 
 # module-level encoders: json.dumps with non-default options builds a new one per call
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+# no sort_keys: the converter gives attrs field order, fixed by the class (a payload is a
+# text value inside the canonical entry, so its own key order is free to be that)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _FINGERPRINT = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
 
 EDITABLE = ("requested_date", "delivery_address", "lines")

@@ -140,23 +140,30 @@ def write_entry(tx: StoreTx, entry: AuditEntry, *, link_token: str | None = None
     immutable and stored in the same transaction, so the relay builds the event from it
     (about 2 us a write instead of a serialised copy).
     """
-    row: dict[str, Any] = {"chain": entry.order_id, "seq": entry.seq}
-    if link_token is not None:
-        row["link_token"] = link_token
-    tx.put_doc(OUTBOX, f"{entry.at:020d}/{entry.order_id}/{entry.seq:010d}", _ENCODE(row))
+    # "<seq>|<token>" (the chain is in the key): written after every entry, so no JSON
+    body = f"{entry.seq}|{link_token or ''}"
+    tx.put_doc(OUTBOX, f"{entry.at:020d}/{entry.order_id}/{entry.seq:010d}", body)
 
 
 def write_alert(tx: StoreTx, alert_key: str) -> None:
     """Queue the ``purchasing.alert`` event of the alert stored under ``alert_key``."""
     at, component = alert_key.split("/", 1)
-    tx.put_doc(OUTBOX, f"{at}/~alert/{component}", _ENCODE({"alert": alert_key}))
+    tx.put_doc(OUTBOX, f"{at}/~alert/{component}", f"alert|{alert_key}")
+
+
+def _row(key: str, body: str) -> dict[str, Any]:
+    first, rest = body.split("|", 1)
+    if first == "alert":
+        return {"alert": rest}
+    chain = key.split("/", 1)[1].rsplit("/", 1)[0]
+    return {"chain": chain, "seq": int(first), "link_token": rest or None}
 
 
 def pending(store: Store, limit: int | None = None) -> list[OutboxEvent]:
     """Undelivered events in key order (time order; ``seq`` order within an order),
     built from the audit entries (and alerts) their rows point at."""
     with store.transaction() as tx:
-        rows = [(key, json.loads(body)) for key, body in tx.docs(OUTBOX, limit=limit)]
+        rows = [(key, _row(key, body)) for key, body in tx.docs(OUTBOX, limit=limit)]
         alerts = {
             row["alert"]: tx.get_doc(ALERT, row["alert"]) for _, row in rows if "alert" in row
         }

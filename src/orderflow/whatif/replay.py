@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from orderflow.adapters.memory import MemoryStore
 from orderflow.audit import AuditEntry, EntryType
 from orderflow.clock import FrozenClock, from_micros, to_micros
 from orderflow.domain import OrderLine
@@ -34,7 +35,6 @@ from orderflow.exceptions import InvalidTransition, OrderflowError, TransitionRe
 from orderflow.policy import Policy, PolicyStore
 from orderflow.service import OrderDraft, OrderService
 from orderflow.whatif.recording import Survey, created_lines, log_entries
-from orderflow.whatif.store import ReplayStore
 from orderflow.workflow import CapacitySlot
 
 __all__ = ["LOOKAHEAD_US", "ReplayResult", "replay"]
@@ -75,7 +75,7 @@ class _Replay:
             policy, checkpoint_every_entries=_NEVER, checkpoint_every_seconds=_NEVER
         )
         self.svc = OrderService(
-            ReplayStore(source.store.origin), clock=self.clock, policies=PolicyStore(quiet)
+            MemoryStore(source.store.origin), clock=self.clock, policies=PolicyStore(quiet)
         )
         self.heap: list[tuple[int, int, str, Any]] = []
         self.seq = 0
