@@ -3,7 +3,6 @@ slip, a staff login and one staff action. Screenshots are kept under pytest's tm
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,28 +10,12 @@ from typing import Any
 import pytest
 
 from orderflow.service import OrderService
-from orderflow.testing.browser import headless_chromium, missing_browser
 from orderflow.testing.contracts import draft
 from orderflow.testing.webserver import running_server
 from orderflow.web import WebConfig, create_app
 from tests.web.conftest import PASSWORD, USERS, make_service
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    reason = missing_browser()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser test cannot run on CI: {reason}")
-        pytest.skip(reason)
-    browser = headless_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    browser.set_page_load_timeout(20)
-    try:
-        yield browser
-    finally:
-        browser.quit()
 
 
 @pytest.fixture(scope="module")
