@@ -42,6 +42,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
     """Deliver (or, with --status, describe) the outbox."""
     from orderflow.cli import open_service
     from orderflow.events import FanoutSink, Relay
+    from orderflow.events.relay import outbox_status
 
     if args.max_seconds is not None and args.max_seconds <= 0:
         raise InputError(f"--max-seconds must be positive, got {args.max_seconds}")
@@ -53,7 +54,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
     svc = open_service(args.db)
     try:
         if args.status:
-            status = Relay(svc.store, _NoSink()).status()
+            status = outbox_status(svc.store)
             print(f"pending {status.pending}, retrying {status.retrying}, dead {status.dead}")
             for event_id, error in status.dead_letters:
                 print(f"  dead: {event_id}: {error}")
@@ -95,14 +96,6 @@ def _notice_sink(svc: OrderService, args: argparse.Namespace) -> EventSink:
     templates = NoticeTemplates(plant=args.plant, link_base=args.link_base)
     return NoticeSink(svc.store, notifier, svc.workflow.definition, templates=templates,
                       stages=svc.policy.notify_stages)  # fmt: skip
-
-
-class _NoSink:
-    def publish(self, event: object, payload: bytes) -> None:
-        raise InputError("no sink")  # pragma: no cover - status never publishes
-
-    def close(self) -> None:
-        pass
 
 
 def add_events_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

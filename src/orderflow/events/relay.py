@@ -34,6 +34,7 @@ __all__ = [
     "RelayReport",
     "RelayStatus",
     "event_payload",
+    "outbox_status",
 ]
 
 ATTEMPTS = "outbox_attempts"
@@ -229,11 +230,16 @@ class Relay:
 
     def status(self) -> RelayStatus:
         """Pending, retrying and dead events, with each dead letter's last error."""
-        with self.store.transaction() as tx:
-            pending_n = len(tx.docs(OUTBOX))
-            retrying = len(tx.docs(ATTEMPTS))
-            dead = tx.docs(DEAD)
-        letters = tuple(
-            (str(json.loads(body)["id"]), str(json.loads(body)["error"])) for _, body in dead
-        )
-        return RelayStatus(pending_n, retrying, len(dead), letters)
+        return outbox_status(self.store)
+
+
+def outbox_status(store: Store) -> RelayStatus:
+    """The outbox of ``store`` at a glance: needs no sink (``orderflow relay --status``)."""
+    with store.transaction() as tx:
+        pending_n = len(tx.docs(OUTBOX))
+        retrying = len(tx.docs(ATTEMPTS))
+        dead = tx.docs(DEAD)
+    letters = tuple(
+        (str(json.loads(body)["id"]), str(json.loads(body)["error"])) for _, body in dead
+    )
+    return RelayStatus(pending_n, retrying, len(dead), letters)
