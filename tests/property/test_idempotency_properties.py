@@ -33,15 +33,18 @@ def test_a_retry_returns_what_the_first_call_returned(steps: list[tuple[Any, Any
     svc = seeded_service(MemoryStore())
     clock: Any = svc.clock
     made: list[str] = []  # the order the later steps act on, once one is submitted
+    answered: list[tuple[Any, Any]] = []  # (call, first result), retried again at the end
     for n, (kind, a, b) in enumerate(steps):
         key = f"k{n}"
+        target = made[-1] if made else ""
 
-        def call(kind: str = kind, a: Any = a, b: Any = b, key: str = key) -> Any:
+        def call(
+            kind: str = kind, a: Any = a, b: Any = b, key: str = key, order_id: str = target
+        ) -> Any:
             if kind == "submit":
                 line = OrderLine("HV-100", a, b)
                 draft = OrderDraft("C001", (line,), dt.date(2026, 7, 1), "NB1")
                 return svc.submit(draft, actor="s", idempotency_key=key)
-            order_id = made[-1]
             if kind == "fire":
                 reason = "r" if a in ("fail_qc", "hold", "cancel") else None
                 return svc.fire(order_id, a, actor="p", reason=reason, idempotency_key=key)
@@ -63,5 +66,12 @@ def test_a_retry_returns_what_the_first_call_returned(steps: list[tuple[Any, Any
         size = svc.store.audit_size()
         assert call() == first
         assert svc.store.audit_size() == size
+        answered.append((call, first))
         if kind == "submit":
             made.append(first.order.id)
+    # a late retry, after the order moved on: the answer is still the first one (an
+    # order kept by reference is replayed from its chain up to that version)
+    size = svc.store.audit_size()
+    for call, first in answered:
+        assert call() == first
+    assert svc.store.audit_size() == size

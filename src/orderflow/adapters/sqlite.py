@@ -208,6 +208,9 @@ class _SqliteTx:
         self._undo: list[tuple[dict[Any, Any], Any, Any]] = []
         # idempotency records and findable order fields written but maybe not flushed
         self._idem: dict[str, tuple[str, str]] = {}
+        # keys SQLite was asked for and did not hold: this transaction holds the write
+        # lock, so they stay absent until it writes them (saves a second SELECT per put)
+        self._idem_absent: set[str] = set()
         self._found: dict[tuple[str, str], str | None] = {}
 
     # --- bookkeeping --------------------------------------------------------------------
@@ -401,10 +404,15 @@ class _SqliteTx:
         queued = self._idem.get(key)
         if queued is not None:
             return queued
+        if key in self._idem_absent:
+            return None
         row = self._c.execute(
             "SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,)
         ).fetchone()
-        return None if row is None else (row[0], row[1])
+        if row is None:
+            self._idem_absent.add(key)
+            return None
+        return (row[0], row[1])
 
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
         if self.get_idempotent(key) is not None:

@@ -27,7 +27,7 @@ from orderflow.ports import Store, StoreTx
 from orderflow.service import outbox
 from orderflow.service.boundary import actor_key
 from orderflow.service.checkpoints import Checkpointer
-from orderflow.service.codec import fingerprint
+from orderflow.service.codec import decoded_chain, fingerprint, replay_entries
 from orderflow.service.effects import DEFAULT_EFFECTS, Effect
 from orderflow.service.facts import StoreFacts
 from orderflow.service.results import decode_result, encode_result
@@ -185,11 +185,30 @@ class Runtime:
                 if stored is not None:
                     if stored[0] != print_:
                         raise IdempotencyConflict(key)
-                    return decode_result(stored[1], result_type)
+                    return decode_result(
+                        stored[1], result_type, lambda oid, v: self.order_at(tx, oid, v)
+                    )
                 result = body(tx)
                 tx.put_idempotent(key, print_, encode_result(result))
         self.committed()
         return result
+
+    def order_at(self, tx: StoreTx, order_id: str, version: int) -> Order:
+        """The order as it was at ``version``: the stored order when nothing changed it
+        since (a retry's usual case), else its audit chain replayed up to that version."""
+        current = self.load(tx, order_id)
+        if current.version == version:
+            return current
+        entries = [
+            e for e in decoded_chain(self.store.audit_chain(order_id)) if e[1].seq <= version
+        ]
+        if not entries or entries[-1][1].seq != version:
+            # PostgreSQL: another connection cannot see this transaction's entries yet
+            raise StoreError(
+                f"order {current.number} moved on inside this transaction after the call "
+                "this idempotency key answers; retry it after the transaction commits"
+            )
+        return replay_entries(order_id, entries)
 
     def committed(self) -> None:
         """Called after an operation committed: keep the log anchored (stored checkpoints)."""

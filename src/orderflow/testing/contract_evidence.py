@@ -7,6 +7,7 @@ passes it through that class.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -105,8 +106,10 @@ class EvidenceContract:
             lambda k: svc.record_scan("Q23-7", Decimal("960.5"), direction="out", actor="w",
                                       idempotency_key=k),
         ]  # fmt: skip
+        firsts = []
         for n, call in enumerate(calls):
             first = call(f"key-{n}")
+            firsts.append(first)
             clock.advance(dt.timedelta(minutes=5))
             size = store.audit_size()
             assert call(f"key-{n}") == first, f"call {n} retried"
@@ -115,6 +118,33 @@ class EvidenceContract:
         closed = svc.resolve_incident(incident.id, "late PO", actor="q", idempotency_key="r")
         retried = svc.resolve_incident(incident.id, "late PO", actor="q", idempotency_key="r")
         assert retried == closed
+        # retried late, after the order moved on: still the answer of the first call
+        size = store.audit_size()
+        assert svc.submit(draft(120), actor="s", idempotency_key="key-submit") == made
+        for n, call in enumerate(calls):
+            assert call(f"key-{n}") == firsts[n], f"call {n} retried late"
+        assert firsts[0] != svc.get(oid, actor="p")  # the order did move on since
+        assert store.audit_size() == size
+
+    def test_a_result_kept_by_an_earlier_version_still_reads(self, store: Store) -> None:
+        from orderflow.serialization import converter
+        from orderflow.testing.contracts import draft
+
+        svc = self._service(store)
+        order = svc.submit(draft(120), actor="s").order
+        # 0.2 kept a converter copy of the order (plain JSON) under the key
+        copy = json.dumps(converter.unstructure(order))
+        with store.transaction() as tx:
+            tx.put_idempotent("old-key", "fire:x", copy)
+        with store.transaction() as tx:
+            stored = tx.get_idempotent("old-key")
+        assert stored is not None
+        from orderflow.service.results import decode_result
+
+        def never(order_id: str, version: int) -> Any:
+            raise AssertionError("a copy needs no replay")
+
+        assert decode_result(stored[1], type(order), never) == order
 
     def test_every_committed_entry_has_its_event_and_nothing_else_does(self, store: Store) -> None:
         from orderflow.exceptions import WorkflowError
