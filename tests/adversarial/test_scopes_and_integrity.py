@@ -55,6 +55,26 @@ def test_every_read_path_checks_the_actor(svc: OrderService) -> None:
     assert len(svc.incidents(actor=A)) == 1
 
 
+def test_a_factory_cannot_drain_another_factorys_warehouse(svc: OrderService) -> None:
+    for factory in ("NB1", "SZ1"):
+        svc.put_warehouse(factory)
+    svc.set_stock("Q23-7", 900, factory_id="NB1")
+    svc.set_stock("Q23-7", 40, factory_id="SZ1")
+    with pytest.raises(AccessDenied):  # B names A's factory: its scope says no
+        svc.record_scan("Q23-7", 900, direction="out", actor=B, factory_id="NB1")
+    with pytest.raises(AccessDenied):
+        svc.transfer_stock("Q23-7", 900, from_factory="NB1", to_factory="SZ1", actor=B)
+    with pytest.raises(InputError, match="needs factory_id"):
+        svc.record_scan("Q23-7", 900, direction="out", actor=B)
+    svc.record_scan("Q23-7", 40, direction="out", actor=B, factory_id="SZ1")  # its own
+    assert svc.stock("Q23-7", "NB1").on_hand == 900
+    assert svc.stock("Q23-7", "SZ1").on_hand == 0
+    group = Actor("planner", {"NB1": "operator", "SZ1": "operator"})
+    svc.transfer_stock("Q23-7", 100, from_factory="NB1", to_factory="SZ1", actor=group)
+    assert svc.stock("Q23-7", "NB1").on_hand == 800
+    assert svc.stock("Q23-7", "SZ1").on_hand == 100
+
+
 # --- data integrity ---------------------------------------------------------------------
 def test_an_aware_datetime_as_requested_date_is_refused_and_nothing_breaks(
     svc: OrderService,

@@ -17,7 +17,7 @@ from orderflow.service.history import HistoryEntry
 from orderflow.service.orders import OrderDraft
 from orderflow.service.queries import NO_SUCH_CODE, NO_SUCH_SLIP
 from orderflow.service.records import PurchasingAlert
-from orderflow.service.results import ScanResult, Submission
+from orderflow.service.results import ScanResult, Submission, Transfer
 from orderflow.service.views import CustomerStatus, Shortage, SlipStatus, StageVisit
 
 __all__ = [
@@ -38,4 +38,5 @@ __all__ = [
     "StageVisit",
     "StoredCheckpoint",
     "Submission",
+    "Transfer",
 ]

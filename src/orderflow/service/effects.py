@@ -71,7 +71,9 @@ def reserve_kitting(ctx: EffectContext) -> None:
     needs = {
         c: base for c, (base, _) in kitting_requirements(ctx.before, ctx.facts, ctx.policy).items()
     }
-    inventory.reserve(ctx.tx, ctx.after, needs, at_us=ctx.at_us, actor=ctx.actor)
+    warehouse = records.warehouse_of(ctx.tx, ctx.after.factory_id)
+    inventory.reserve(ctx.tx, ctx.after, needs, at_us=ctx.at_us, actor=ctx.actor,
+                      warehouse=warehouse)  # fmt: skip
     ctx.add_exposure(ctx.after.customer_id, ctx.after.amount)
 
 
@@ -97,8 +99,8 @@ def deliver(ctx: EffectContext) -> None:
     after = ctx.after
     ctx.add_exposure(after.customer_id, -after.amount)
     on_time = ctx.local_date(after.stage_entered_at) <= after.requested_date
-    for code in {line.product for line in after.lines}:
-        records.bump_streak(ctx.tx, code, on_time=on_time)
+    for code in sorted({line.product for line in after.lines}):
+        records.bump_streak(ctx.tx, after.factory_id, code, on_time=on_time)
 
 
 def qc_failed(ctx: EffectContext) -> None:

@@ -28,7 +28,7 @@ from orderflow.metrics import QueryEvent
 from orderflow.policy import Policy, PolicyStore
 from orderflow.ports import Store
 from orderflow.service import changes as change_ops
-from orderflow.service import incidents, masterdata, orders, queries, scans
+from orderflow.service import incidents, masterdata, orders, queries, scans, warehouses
 from orderflow.service import policies as policy_ops
 from orderflow.service.auditing import AuditReader
 from orderflow.service.effects import DEFAULT_EFFECTS, Effect
@@ -36,7 +36,7 @@ from orderflow.service.history import HistoryEntry, history
 from orderflow.service.logmeta import bind_origin
 from orderflow.service.orders import OrderDraft
 from orderflow.service.records import PurchasingAlert
-from orderflow.service.results import ScanResult, Submission
+from orderflow.service.results import ScanResult, Submission, Transfer
 from orderflow.service.runtime import ActorLike, Runtime
 from orderflow.service.views import CustomerStatus, SlipStatus
 from orderflow.workflow import CapacitySlot, Explanation, Workflow
@@ -160,14 +160,31 @@ class OrderService:
         *,
         actor: ActorLike = "orderflow",
         reason: str = "stock-take",
+        factory_id: str = "",
     ) -> StockPosition:
-        """A stock-take: set on-hand stock, keeping reservations, audited on
-        ``stock/<component>``; a count below what is reserved is refused."""
-        return scans.set_stock(self.runtime, component, on_hand, actor=actor, reason=reason)
+        """A stock-take of ``factory_id``'s warehouse: set on-hand stock, keeping
+        reservations, audited on the component's stock chain; a count below what is
+        reserved is refused."""
+        return scans.set_stock(self.runtime, component, on_hand, actor=actor, reason=reason,
+                               factory_id=factory_id)  # fmt: skip
 
-    def stock(self, component: str) -> StockPosition:
-        """A component's current stock."""
-        return scans.stock(self.runtime, component)
+    def stock(self, component: str, factory_id: str = "") -> StockPosition:
+        """A component's current stock in ``factory_id``'s warehouse (the shared
+        warehouse when it has none of its own)."""
+        return scans.stock(self.runtime, component, factory_id)
+
+    def put_warehouse(self, factory_id: str, *, actor: ActorLike = "orderflow") -> bool:
+        """Give a factory a warehouse of its own (a plant group); ``False`` if it has
+        one. See :mod:`orderflow.service.warehouses`."""
+        return warehouses.put_warehouse(self.runtime, factory_id, actor=actor)
+
+    def transfer_stock(self, component: str, qty: Decimal | int | str, *, from_factory: str,
+                       to_factory: str, actor: ActorLike, reason: str = "transfer",
+                       idempotency_key: str | None = None) -> Transfer:  # fmt: skip
+        """Move on-hand stock between two factories' warehouses, audited on both."""
+        return warehouses.transfer(self.runtime, component, qty, from_factory=from_factory,
+                                   to_factory=to_factory, actor=actor, reason=reason,
+                                   idempotency_key=idempotency_key)  # fmt: skip
 
     def alerts(self) -> list[PurchasingAlert]:
         """Every purchasing alert, oldest first (R6)."""

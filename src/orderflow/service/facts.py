@@ -59,8 +59,9 @@ class StoreFacts:
                     components.update(b.component for b in product.bom)
         available: dict[str, Decimal] = {}
         if "stock" in needs:
+            warehouse = records.warehouse_of(tx, order.factory_id)
             for c in components:
-                available[c] = records.read_stock(tx, c).position.available
+                available[c] = records.read_stock(tx, c, warehouse).position.available
         labels: dict[str, Component] = {}
         if "components" in needs:
             for c in components:
@@ -77,7 +78,7 @@ class StoreFacts:
         if "capacity" in needs:
             capacity = records.capacity_schedule(tx, order.factory_id)
         streaks = (
-            {code: int(tx.get_doc(records.STREAK, code) or 0) for code in products}
+            {code: records.read_streak(tx, order.factory_id, code) for code in products}
             if products
             else {}
         )

@@ -78,10 +78,11 @@ def _shortages(rt: Runtime, tx: StoreTx, order: Order, today: dt.date) -> list[S
             products[product.code] = product
     facts = Facts(today=today, products=products)
     shortages = []
+    warehouse = records.warehouse_of(tx, order.factory_id)
     for component, (_, required) in sorted(
         kitting_requirements(order, facts, workflow.policy).items()
     ):
-        available = records.read_stock(tx, component).position.available
+        available = records.read_stock(tx, component, warehouse).position.available
         if order.stage == workflow.definition.initial and available < required:
             master = records.get_typed(tx, Component, component)
             shortages.append(

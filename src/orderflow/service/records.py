@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import attrs
 
 from orderflow.domain import Component, Customer, InboundPO, Product, StockPosition
+from orderflow.exceptions import InputError
 from orderflow.ports import StoreTx
 from orderflow.serialization import from_json, to_json
 from orderflow.workflow import CapacitySchedule, CapacitySlot
@@ -27,6 +28,7 @@ __all__ = [
     "CUSTOMER",
     "PO",
     "PRODUCT",
+    "WAREHOUSE",
     "PurchasingAlert",
     "StockLevel",
     "add_exposure",
@@ -40,6 +42,11 @@ __all__ = [
     "put_typed",
     "read_decimal",
     "read_stock",
+    "read_streak",
+    "require_component",
+    "stock_chain",
+    "stock_kind",
+    "warehouse_of",
     "write_slot",
     "write_stock",
 ]
@@ -80,6 +87,18 @@ def get_typed(tx: StoreTx, cls: type[T], key: str) -> T | None:
     return None if body is None else _decode(cls, body)  # type: ignore[arg-type]
 
 
+def require_component(tx: StoreTx, component: str) -> Component:
+    """The registered component, or :class:`~orderflow.InputError`: stock of a code
+    nobody registered would be phantom stock."""
+    master = get_typed(tx, Component, component)
+    if master is None:
+        raise InputError(
+            f"unknown component {component!r}: register it (put_component) before "
+            "scanning, counting or moving it"
+        )
+    return master
+
+
 def put_typed(tx: StoreTx, key: str, value: Any) -> None:
     """Store a master-data value under ``key``."""
     tx.put_doc(_KINDS[type(value)], key, to_json(value))
@@ -97,10 +116,22 @@ def add_exposure(tx: StoreTx, customer_id: str, delta: Decimal) -> None:
     tx.put_doc(EXPOSURE, customer_id, str(current + delta))
 
 
-def bump_streak(tx: StoreTx, product: str, *, on_time: bool) -> None:
-    """One more on-time delivery of ``product`` in a row, or back to zero (R4 ladder)."""
-    streak = int(tx.get_doc(STREAK, product, for_update=True) or 0)
-    tx.put_doc(STREAK, product, str(streak + 1 if on_time else 0))
+def read_streak(tx: StoreTx, factory_id: str, product: str, *, for_update: bool = False) -> int:
+    """On-time deliveries of ``product`` in a row at ``factory_id`` (R4 ladder).
+
+    Kept per factory, so that plants delivering the same product share no row; a
+    streak kept before 0.3 (one per product) is where a factory's own one starts.
+    """
+    body = tx.get_doc(STREAK, f"{factory_id}/{product}", for_update=for_update)
+    if body is None:
+        body = tx.get_doc(STREAK, product, for_update=for_update)
+    return int(body or 0)
+
+
+def bump_streak(tx: StoreTx, factory_id: str, product: str, *, on_time: bool) -> None:
+    """One more on-time delivery of ``product`` at ``factory_id``, or back to zero."""
+    streak = read_streak(tx, factory_id, product, for_update=True)
+    tx.put_doc(STREAK, f"{factory_id}/{product}", str(streak + 1 if on_time else 0))
 
 
 FAILED_BATCH = "qc_failed"
@@ -171,9 +202,35 @@ class StockLevel:
     last_scan_us: int = 0
 
 
-def read_stock(tx: StoreTx, component: str, *, for_update: bool = False) -> StockLevel:
-    """The component's stock (zero if never seen)."""
-    body = tx.get_doc(STOCK, component, for_update=for_update)
+def stock_kind(warehouse: str) -> str:
+    """The document kind of a warehouse's stock: ``stock`` for the shared warehouse
+    (``""``, the only one before 0.3), ``stock:<factory>`` for a factory's own."""
+    return f"{STOCK}:{warehouse}" if warehouse else STOCK
+
+
+WAREHOUSE = "warehouse"
+"""Document kind: one document per factory that keeps a warehouse of its own."""
+
+
+def warehouse_of(tx: StoreTx, factory_id: str) -> str:
+    """The warehouse ``factory_id``'s stock is kept in: its own once registered with
+    :func:`put_warehouse`, else the shared one (``""``)."""
+    if factory_id and tx.get_doc(WAREHOUSE, factory_id) is not None:
+        return factory_id
+    return ""
+
+
+def stock_chain(warehouse: str, component: str) -> str:
+    """The audit chain of a component's stock in ``warehouse`` (``stock/<component>``
+    for the shared warehouse, as before 0.3; ``stock:<factory>/<component>`` else)."""
+    return f"stock:{warehouse}/{component}" if warehouse else f"stock/{component}"
+
+
+def read_stock(
+    tx: StoreTx, component: str, warehouse: str = "", *, for_update: bool = False
+) -> StockLevel:
+    """The component's stock in ``warehouse`` (zero if never seen)."""
+    body = tx.get_doc(stock_kind(warehouse), component, for_update=for_update)
     if body is None:
         return StockLevel(position(component, _ZERO, _ZERO))
     return _stock(component, body)
@@ -195,10 +252,11 @@ def position(component: str, on_hand: Decimal, reserved: Decimal) -> StockPositi
     return p
 
 
-def write_stock(tx: StoreTx, level: StockLevel) -> None:
-    """Store a component's stock."""
+def write_stock(tx: StoreTx, level: StockLevel, warehouse: str = "") -> None:
+    """Store a component's stock in ``warehouse``."""
     p = level.position
-    tx.put_doc(STOCK, p.component, f"{p.on_hand}|{p.reserved}|{level.last_scan_us}")
+    body = f"{p.on_hand}|{p.reserved}|{level.last_scan_us}"
+    tx.put_doc(stock_kind(warehouse), p.component, body)
 
 
 @attrs.frozen
@@ -212,3 +270,5 @@ class PurchasingAlert:
     actor: str
     device: str = ""
     batch: str = ""
+    warehouse: str = ""
+    """The factory whose own warehouse ran short; ``""`` for the shared warehouse."""

@@ -32,7 +32,7 @@ from orderflow.serialization import converter, from_json
 from orderflow.service.records import PurchasingAlert
 from orderflow.workflow import GuardResult
 
-__all__ = ["ScanResult", "Submission", "decode_result", "encode_result"]
+__all__ = ["ScanResult", "Submission", "Transfer", "decode_result", "encode_result"]
 
 T = TypeVar("T")
 
@@ -61,6 +61,16 @@ class ScanResult:
     """The stock after a warehouse scan and the purchasing alert it raised, if any (R6)."""
 
     position: StockPosition
+    alert: PurchasingAlert | None
+
+
+@attrs.frozen
+class Transfer:
+    """Stock after a transfer: the source and target warehouses' positions, and the
+    purchasing alert the source raised, if it fell under its safety threshold."""
+
+    source: StockPosition
+    target: StockPosition
     alert: PurchasingAlert | None
 
 

@@ -1,8 +1,11 @@
 """Stock use cases: warehouse scans, stock-takes, reads and purchasing alerts (R6).
 
 A scan updates available stock at once, writes a ``field_update`` entry on the
-component's ``stock/<component>`` audit chain, and raises a purchasing alert when
-available stock falls under the component's safety threshold, all in one transaction.
+component's stock audit chain, and raises a purchasing alert when available stock falls
+under the component's safety threshold, all in one transaction. Each call names the
+factory it happens in (``factory_id``); its stock is that factory's own warehouse once
+it has one (:mod:`~orderflow.service.warehouses`), else the shared warehouse, and an
+:class:`~orderflow.geo.Actor` is checked against that factory, never another.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from decimal import Decimal
 
 from orderflow.audit import EntryType
 from orderflow.clock import to_micros
-from orderflow.domain import Component, StockPosition
+from orderflow.domain import StockPosition
 from orderflow.exceptions import InputError
 from orderflow.geo.access import Actor
 from orderflow.ports import StoreTx
@@ -50,9 +53,10 @@ def record_scan(
     who = rt.who(actor, factory_id, "scan")
 
     def body(tx: StoreTx) -> ScanResult:
-        _known(tx, component)
+        records.require_component(tx, component)
+        warehouse = records.warehouse_of(tx, factory_id)
         now_us = to_micros(rt.now())
-        before = records.read_stock(tx, component, for_update=True)
+        before = records.read_stock(tx, component, warehouse, for_update=True)
         p = before.position
         on_hand = p.on_hand + amount if direction == "in" else p.on_hand - amount
         if on_hand < p.reserved:
@@ -64,10 +68,10 @@ def record_scan(
                 "stock-take"
             )
         after = StockLevel(StockPosition(component, on_hand, p.reserved), now_us)
-        alert = inventory.set_level(
-            tx, before, after, at_us=now_us, actor=who, device=device, batch=batch
-        )
-        rt.append(tx, f"stock/{component}", EntryType.FIELD_UPDATE, actor=who, at_us=now_us,
+        alert = inventory.set_level(tx, before, after, at_us=now_us, actor=who, device=device,
+                                    batch=batch, warehouse=warehouse)  # fmt: skip
+        chain = records.stock_chain(warehouse, component)
+        rt.append(tx, chain, EntryType.FIELD_UPDATE, actor=who, at_us=now_us,
                   changes={"on_hand": (p.on_hand, on_hand)},
                   context={"direction": direction, "device": device, "batch": batch},
                   key=idempotency_key)  # fmt: skip
@@ -75,16 +79,9 @@ def record_scan(
 
     args = {"component": component, "qty": str(amount), "direction": direction,
             "device": device, "batch": batch}  # fmt: skip
+    if factory_id:  # scans without one keep the fingerprint they had
+        args["factory"] = factory_id
     return rt.once(idempotency_key, "scan", args, body, ScanResult, actor=actor)
-
-
-def _known(tx: StoreTx, component: str) -> None:
-    # a scan of a code nobody registered would create phantom stock
-    if records.get_typed(tx, Component, component) is None:
-        raise InputError(
-            f"unknown component {component!r}: register it (put_component) before "
-            "scanning or counting it"
-        )
 
 
 def set_stock(
@@ -94,18 +91,23 @@ def set_stock(
     *,
     actor: ActorLike = "orderflow",
     reason: str = "stock-take",
+    factory_id: str = "",
 ) -> StockPosition:
     """A stock-take: set a component's on-hand stock, keeping its reservations (R6).
 
-    Writes a ``field_update`` entry on ``stock/<component>`` (old -> new, actor, reason).
-    A count below what is reserved for kitted orders is refused: cancel or re-plan those
-    orders first, so that no dispatch later finds less than it reserved.
+    ``factory_id`` names the factory whose warehouse was counted (the shared warehouse
+    when it has none of its own). Writes a ``field_update`` entry on the component's
+    stock chain (old -> new, actor, reason). A count below what is reserved for kitted
+    orders is refused: cancel or re-plan those orders first, so that no dispatch later
+    finds less than it reserved.
     """
     check_text(reason, "reason", blank=False)
-    who = rt.who(actor, "", "administer") if isinstance(actor, Actor) else rt.who(actor, "", "")
+    check_text(factory_id, "factory_id", max_len=64)
+    who = rt.who(actor, factory_id, "administer" if isinstance(actor, Actor) else "")
     with rt.store.transaction() as tx:
-        _known(tx, component)
-        level = records.read_stock(tx, component, for_update=True)
+        records.require_component(tx, component)
+        warehouse = records.warehouse_of(tx, factory_id)
+        level = records.read_stock(tx, component, warehouse, for_update=True)
         new = StockPosition(component, on_hand, level.position.reserved)
         if new.on_hand < new.reserved:
             raise InputError(
@@ -113,19 +115,21 @@ def set_stock(
                 "for kitted orders; cancel or re-plan those orders first"
             )
         now_us = to_micros(rt.now())
-        records.write_stock(tx, StockLevel(new, level.last_scan_us))
+        records.write_stock(tx, StockLevel(new, level.last_scan_us), warehouse)
         if new.on_hand != level.position.on_hand:
-            rt.append(tx, f"stock/{component}", EntryType.FIELD_UPDATE, actor=who,
+            chain = records.stock_chain(warehouse, component)
+            rt.append(tx, chain, EntryType.FIELD_UPDATE, actor=who,
                       at_us=now_us, changes={"on_hand": (level.position.on_hand, new.on_hand)},
                       context={"direction": "count", "reason": reason})  # fmt: skip
     rt.committed()
     return new
 
 
-def stock(rt: Runtime, component: str) -> StockPosition:
-    """A component's current stock."""
+def stock(rt: Runtime, component: str, factory_id: str = "") -> StockPosition:
+    """A component's current stock in ``factory_id``'s warehouse (the shared one when
+    it has none of its own)."""
     with rt.store.transaction() as tx:
-        return records.read_stock(tx, component).position
+        return records.read_stock(tx, component, records.warehouse_of(tx, factory_id)).position
 
 
 def alerts(rt: Runtime) -> list[PurchasingAlert]:

@@ -250,6 +250,36 @@ class StoreContract(EvidenceContract):
             == "kitting_locked"
         )
 
+    def test_own_warehouses_keep_factories_apart(self, store: Store) -> None:
+        svc = seeded_service(store)  # 1,000 seal rings in the shared warehouse
+        svc.put_capacity("NB2", [CapacitySlot("L1", dt.date(2026, 5, 12),
+                                              dt.date(2026, 6, 20), 10**6)])  # fmt: skip
+        assert svc.put_warehouse("NB2") is True
+        assert svc.put_warehouse("NB2") is False
+        assert svc.stock("Q23-7", "NB2").on_hand == 0
+        nb2 = svc.submit(attrs.evolve(draft(100), factory_id="NB2"), actor="s").order
+        with pytest.raises(TransitionRefused):  # the shared stock is not NB2's
+            svc.fire(nb2.id, "lock_kitting", actor="p")
+        with pytest.raises(InputError, match="same warehouse"):
+            svc.transfer_stock("Q23-7", 1, from_factory="", to_factory="NB1", actor="w")
+        moved = svc.transfer_stock("Q23-7", 300, from_factory="", to_factory="NB2", actor="w")
+        assert (moved.source.on_hand, moved.target.on_hand) == (Decimal(700), Decimal(300))
+        svc.fire(nb2.id, "lock_kitting", actor="p")
+        assert svc.stock("Q23-7", "NB2").reserved == 100
+        assert svc.stock("Q23-7").reserved == 0
+        svc.record_scan("Q23-7", 50, direction="out", actor="w", factory_id="NB2")
+        with pytest.raises(InputError, match="reserved"):
+            svc.record_scan("Q23-7", 200, direction="out", actor="w", factory_id="NB2")
+        with pytest.raises(InputError, match="reserved"):
+            svc.transfer_stock("Q23-7", 200, from_factory="NB2", to_factory="", actor="w")
+        nb1 = svc.submit(draft(100), actor="s").order
+        svc.fire(nb1.id, "lock_kitting", actor="p")
+        svc.fire(nb2.id, "dispatch_production", actor="p")
+        assert svc.stock("Q23-7", "NB2") == type(moved.target)("Q23-7", 150, 0)
+        assert svc.stock("Q23-7") == type(moved.target)("Q23-7", 700, 100)
+        assert [len(store.audit_chain(c)) for c in ("stock:NB2/Q23-7", "stock/Q23-7")] == [2, 2]
+        svc.audit.verify(deep=True)
+
     def test_idempotent_retries_write_once(self, store: Store) -> None:
         svc = seeded_service(store)
         base = store.audit_size()
