@@ -22,9 +22,10 @@ from orderflow.cli_evidence import add_evidence_commands, verify
 from orderflow.cli_export import add_export_commands
 from orderflow.cli_intake import add_intake_commands
 from orderflow.cli_web import add_web_commands
-from orderflow.exceptions import InputError, OrderflowError
+from orderflow.exceptions import InputError, OrderflowError, UnreadableRow
 
 if TYPE_CHECKING:
+    from orderflow.domain import Order
     from orderflow.report import ReportSection
     from orderflow.service import OrderService
     from orderflow.simulate import PlantProfile
@@ -158,14 +159,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     year, month = args.month
     policy = svc.policy
     period = Period.month(year, month, policy.timezone)
-    orders = [o for o in svc.store.orders() if not args.factory or o.factory_id == args.factory]
+
+    def skip(exc: UnreadableRow) -> None:  # the month's figures go on without that row
+        print(f"orderflow: skipped: {exc}", file=sys.stderr)
+
+    stored = list(svc.store.orders(on_unreadable=skip))
+    orders = [o for o in stored if not args.factory or o.factory_id == args.factory]
     if args.factory and not orders:
-        known = sorted({o.factory_id for o in svc.store.orders()})
+        known = sorted({o.factory_id for o in stored})
         svc.store.close()
         raise InputError(
             f"--factory {args.factory}: no orders of that factory; known: {', '.join(known)}"
         )
-    verified = {o.id for o in orders} if args.trust_verified else _verified_ids(svc)
+    verified = {o.id for o in orders} if args.trust_verified else _verified_ids(svc, orders)
     started = time.perf_counter()
     incidents = svc.incidents()
     snapshot = compute_health(
@@ -213,10 +219,10 @@ def _section(path: str) -> ReportSection:
         ) from None
 
 
-def _verified_ids(svc: OrderService) -> set[str]:
+def _verified_ids(svc: OrderService, orders: list[Order]) -> set[str]:
     """Ids of orders whose chain verifies (the whole log verifies, so every chain does)."""
     svc.audit.verify()
-    return {o.id for o in svc.store.orders()}
+    return {o.id for o in orders}
 
 
 def cmd_warnings(args: argparse.Namespace) -> int:

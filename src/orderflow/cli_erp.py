@@ -149,6 +149,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     interval = parse_interval(args.interval)
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.max_runs is not None and args.max_runs < 1:
+        raise InputError(f"--max-runs must be >= 1, got {args.max_runs}")
     svc = _service(args.db)
     try:
         store = ServiceErpStore(svc)

@@ -18,7 +18,8 @@ key or the row at fault and the measured values.
     ├── StoreError                 persistence failed (wraps the driver error)
     │   ├── NotFound               no such order / entry
     │   ├── ConcurrencyConflict    another writer changed the order first
-    │   └── IdempotencyConflict    a key was reused for a different request
+    │   ├── IdempotencyConflict    a key was reused for a different request
+    │   └── UnreadableRow          a stored row was changed outside orderflow
     ├── AuditError
     │   ├── TamperDetected         stored audit data does not verify
     │   └── ProofError             an inclusion/consistency proof is invalid
@@ -58,6 +59,7 @@ __all__ = [
     "TamperDetected",
     "TransitionRefused",
     "UnknownAddress",
+    "UnreadableRow",
     "WorkflowError",
 ]
 
@@ -186,6 +188,23 @@ class IdempotencyConflict(StoreError):
         super().__init__(
             f"idempotency key {key!r} was already used for a different request; "
             "use a fresh key for a new request"
+        )
+
+
+class UnreadableRow(StoreError):
+    """A stored row cannot be read back: it was written or changed outside orderflow.
+
+    Readers that aggregate (the report, the dashboard) name the row and go on without
+    it; readers that must see everything (``audit verify --deep``) report it.
+    """
+
+    def __init__(self, table: str, key: str, problem: str) -> None:
+        self.table = table
+        self.key = key
+        super().__init__(
+            f"{table} row {key!r} cannot be read ({problem}): it was changed outside "
+            "orderflow; run 'orderflow audit verify --deep' and restore it from its "
+            "audit history"
         )
 
 

@@ -14,12 +14,13 @@ query events. The typed layer above (:mod:`orderflow.service.records`) encodes t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
+from orderflow.exceptions import UnreadableRow
 
 __all__ = ["Store", "StoreTx"]
 
@@ -120,12 +121,25 @@ class Store(Protocol):
         """Number of entries in the global log."""
         ...
 
-    def orders(self) -> Iterator[Order]:
-        """Every stored order (any order of iteration)."""
+    def orders(
+        self, *, on_unreadable: Callable[[UnreadableRow], None] | None = None
+    ) -> Iterator[Order]:
+        """Every stored order (any order of iteration).
+
+        A row that cannot be read raises :class:`~orderflow.exceptions.UnreadableRow`,
+        or, given ``on_unreadable``, is handed to it and skipped (for readers that
+        aggregate and may go on without it).
+        """
         ...
 
-    def orders_due(self, before: dt.datetime) -> Iterator[Order]:
-        """Orders whose stage deadline is earlier than ``before`` (an indexed query)."""
+    def orders_due(
+        self,
+        before: dt.datetime,
+        *,
+        on_unreadable: Callable[[UnreadableRow], None] | None = None,
+    ) -> Iterator[Order]:
+        """Orders whose stage deadline is earlier than ``before`` (an indexed query);
+        ``on_unreadable`` as for :meth:`orders`."""
         ...
 
     def close(self) -> None:

@@ -112,3 +112,45 @@ def test_demo_checks_its_output_before_simulating(
                       str(tmp_path / "nowhere" / "report.html"))  # fmt: skip
     assert code == 1 and "does not exist" in text
     assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mssql+pyodbc://u:p@k3-server/AIS2026?driver=ODBC", "driver for the ERP database"),
+        ("nosuch://x", "unknown ERP database kind"),
+        ("::not a url::", "not a database URL"),
+    ],
+)
+def test_erp_check_names_a_missing_driver_or_a_bad_url(
+    capsys: pytest.CaptureFixture[str], url: str, says: str
+) -> None:
+    code, text = _run(capsys, "erp", "check", "--erp", url)
+    assert code == 1 and says in text and "Traceback" not in text
+
+
+def test_erp_sync_refuses_a_negative_run_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "o.db"
+    code, text = _run(capsys, "erp", "sync", "--erp", f"sqlite:///{tmp_path}/k3.db",
+                      "--db", str(db), "--max-runs", "-1")  # fmt: skip
+    assert code == 1 and "--max-runs must be >= 1" in text and not db.exists()
+
+
+def test_a_row_changed_outside_orderflow_is_named_not_a_traceback(
+    year: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "edited.db"
+    db.write_bytes(year.read_bytes())
+    with sqlite3.connect(db) as conn:
+        (bad,) = conn.execute("SELECT id FROM orders ORDER BY id LIMIT 1").fetchone()
+        conn.execute("UPDATE orders SET requested_date = 'garbage' WHERE id = ?", (bad,))
+    # the report aggregates: it names the row and goes on without it
+    code, text = _run(capsys, "report", "--db", str(db), "--month", "2026-03", "--out",
+                      str(tmp_path / "r.html"))  # fmt: skip
+    assert code == 0 and f"skipped: orders row '{bad}' cannot be read" in text
+    assert "Traceback" not in text and (tmp_path / "r.html").exists()
+    # the deep check must see everything: it reports the row as tampering
+    code, text = _run(capsys, "audit", "verify", "--db", str(db), "--deep")
+    assert code == 1 and f"orders row '{bad}' cannot be read" in text and "garbage" in text

@@ -33,6 +33,7 @@ from orderflow.erp.documents import ErpRecord
 from orderflow.erp.filters import Condition
 from orderflow.erp.mapping import ErpMapping, LookupSpec, MappingSpecError
 from orderflow.erp.ports import ErpKey
+from orderflow.exceptions import InputError
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -44,8 +45,21 @@ __all__ = ["SqlErpSource", "read_only_engine", "where_clause"]
 
 def read_only_engine(url: str | sa.URL, **options: Any) -> sa.Engine:
     """Create an engine whose connections refuse writes (see the module docstring)."""
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise InputError(f"not an ERP database URL: {exc}") from None
     backend = parsed.get_backend_name()
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError as exc:
+        raise InputError(
+            f"the {parsed.drivername} driver for the ERP database is not installed "
+            f"({exc}); install it (for SQL Server: pip install pyodbc and the Microsoft "
+            "ODBC driver, or use mssql+pymssql://) or use another URL"
+        ) from None
+    except sa.exc.NoSuchModuleError as exc:
+        raise InputError(f"unknown ERP database kind in the URL: {exc}") from None
     if backend == "postgresql":
         connect_args = dict(options.pop("connect_args", {}))
         extra = connect_args.get("options", "")

@@ -14,7 +14,7 @@ from typing import Any
 
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
-from orderflow.exceptions import ConcurrencyConflict
+from orderflow.exceptions import ConcurrencyConflict, UnreadableRow
 
 __all__ = ["MemoryStore"]
 
@@ -222,13 +222,20 @@ class MemoryStore:
         """Number of audit entries."""
         return len(self._log)
 
-    def orders(self) -> Iterator[Order]:
+    def orders(
+        self, *, on_unreadable: Callable[[UnreadableRow], None] | None = None
+    ) -> Iterator[Order]:
         """Every stored order."""
         with self._lock:
             snapshot = list(self._orders.values())
         return iter(snapshot)
 
-    def orders_due(self, before: dt.datetime) -> Iterator[Order]:
+    def orders_due(
+        self,
+        before: dt.datetime,
+        *,
+        on_unreadable: Callable[[UnreadableRow], None] | None = None,
+    ) -> Iterator[Order]:
         """Orders whose stage deadline is earlier than ``before`` (from the orders that
         have one: the sweep runs often and most orders have none)."""
         with self._lock:

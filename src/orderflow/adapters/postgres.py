@@ -57,15 +57,21 @@ import os
 import re
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from orderflow._extras import require
-from orderflow.adapters.rows import COLUMNS, order_from_row, order_to_row, to_micros
+from orderflow.adapters.rows import (
+    COLUMNS,
+    order_from_row,
+    order_to_row,
+    orders_from_rows,
+    to_micros,
+)
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
-from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError
+from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError, UnreadableRow
 
 if TYPE_CHECKING:
     import psycopg
@@ -648,19 +654,24 @@ class PostgresStore:
         self.integrate()
         return int(self._read("SELECT next_idx FROM audit_integrator", ())[0][0])
 
-    def orders(self) -> Iterator[Order]:
+    def orders(
+        self, *, on_unreadable: Callable[[UnreadableRow], None] | None = None
+    ) -> Iterator[Order]:
         """Every stored order."""
-        for row in self._read(f"SELECT {_COLS} FROM orders", ()):
-            yield order_from_row(row)
+        return orders_from_rows(self._read(f"SELECT {_COLS} FROM orders", ()), on_unreadable)
 
-    def orders_due(self, before: dt.datetime) -> Iterator[Order]:
+    def orders_due(
+        self,
+        before: dt.datetime,
+        *,
+        on_unreadable: Callable[[UnreadableRow], None] | None = None,
+    ) -> Iterator[Order]:
         """Orders whose stage deadline is earlier than ``before`` (uses an index)."""
         rows = self._read(
             f"SELECT {_COLS} FROM orders WHERE deadline IS NOT NULL AND deadline < %s",
             (to_micros(before),),
         )
-        for row in rows:
-            yield order_from_row(row)
+        return orders_from_rows(rows, on_unreadable)
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._pool.borrow() as conn:

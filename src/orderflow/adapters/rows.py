@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from orderflow.clock import from_micros, to_micros
 from orderflow.domain.order import Order, OrderLine
+from orderflow.exceptions import UnreadableRow
 
 __all__ = [
     "COLUMNS",
@@ -103,7 +105,30 @@ def _line(product: str, qty: str, price: str) -> OrderLine:
 
 
 def order_from_row(row: tuple[Any, ...] | list[Any]) -> Order:
-    """Rebuild an order from :func:`order_to_row` values."""
+    """Rebuild an order from :func:`order_to_row` values (:class:`UnreadableRow` when a
+    value is not what orderflow writes)."""
+    try:
+        return _order_from_row(row)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        key = str(row[0]) if len(row) else "?"
+        raise UnreadableRow("orders", key, str(exc) or type(exc).__name__) from None
+
+
+def orders_from_rows(
+    rows: Iterable[tuple[Any, ...]], on_unreadable: Callable[[UnreadableRow], None] | None
+) -> Iterator[Order]:
+    """The orders of ``rows``; an unreadable row raises, or goes to ``on_unreadable``
+    (which names it) and is skipped."""
+    for row in rows:
+        try:
+            yield order_from_row(row)
+        except UnreadableRow as exc:
+            if on_unreadable is None:
+                raise
+            on_unreadable(exc)
+
+
+def _order_from_row(row: tuple[Any, ...] | list[Any]) -> Order:
     (oid, number, customer, factory, stage, version, requested, created, entered, held,
      token, _code, address, erp_id, erp_number, deadline, lines) = row  # fmt: skip
     order = object.__new__(Order)

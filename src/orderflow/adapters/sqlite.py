@@ -12,15 +12,21 @@ import datetime as dt
 import operator
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from orderflow.adapters.rows import COLUMNS, order_from_row, order_to_row, to_micros
+from orderflow.adapters.rows import (
+    COLUMNS,
+    order_from_row,
+    order_to_row,
+    orders_from_rows,
+    to_micros,
+)
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
-from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError
+from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError, UnreadableRow
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -643,19 +649,25 @@ class SqliteStore:
         """Number of audit entries."""
         return int(self._read("SELECT COUNT(*) FROM audit_log", ())[0][0])
 
-    def orders(self) -> Iterator[Order]:
+    def orders(
+        self, *, on_unreadable: Callable[[UnreadableRow], None] | None = None
+    ) -> Iterator[Order]:
         """Every stored order, streamed."""
-        for row in self._read(f"SELECT {', '.join(COLUMNS)} FROM orders", ()):
-            yield order_from_row(row)
+        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM orders", ())
+        return orders_from_rows(rows, on_unreadable)
 
-    def orders_due(self, before: dt.datetime) -> Iterator[Order]:
+    def orders_due(
+        self,
+        before: dt.datetime,
+        *,
+        on_unreadable: Callable[[UnreadableRow], None] | None = None,
+    ) -> Iterator[Order]:
         """Orders whose stage deadline is earlier than ``before`` (uses an index)."""
         rows = self._read(
             f"SELECT {', '.join(COLUMNS)} FROM orders WHERE deadline IS NOT NULL AND deadline < ?",
             (to_micros(before),),
         )
-        for row in rows:
-            yield order_from_row(row)
+        return orders_from_rows(rows, on_unreadable)
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         current: _SqliteTx | None = getattr(self._local, "tx", None)

@@ -26,7 +26,7 @@ from orderflow.audit import (
 from orderflow.audit.note import Ed25519Signer, SignatureStatus
 from orderflow.audit.signing import split_checkpoint
 from orderflow.domain import Order
-from orderflow.exceptions import NotFound, ProofError, StoreError, TamperDetected
+from orderflow.exceptions import NotFound, ProofError, StoreError, TamperDetected, UnreadableRow
 from orderflow.ports import Store
 from orderflow.service.checkpoints import (
     Checkpointer,
@@ -120,7 +120,8 @@ class AuditReader:
         return checkpoint
 
     def _replay_all(self) -> None:
-        for order in self.store.orders():
+        unreadable: list[UnreadableRow] = []
+        for order in self.store.orders(on_unreadable=unreadable.append):
             replayed = self.replay(order.id)
             if replayed != order:
                 last = self.store.audit_chain(order.id)[-1][0]
@@ -132,6 +133,9 @@ class AuditReader:
                     "diverged",
                     f"order {order.number} row differs from its audit history in {fields}",
                 )
+        for exc in unreadable:  # every readable order was checked first
+            chain = self.store.audit_chain(exc.key)
+            raise TamperDetected(chain[-1][0] if chain else 0, "diverged", str(exc))
 
     def replay(self, order_id: str) -> Order:
         """Rebuild an order from its audit entries alone."""

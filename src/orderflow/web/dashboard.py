@@ -10,9 +10,11 @@ scope and month.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from orderflow.exceptions import UnreadableRow
 from orderflow.geo import Actor
 from orderflow.metrics import Period, compute_health
 from orderflow.report import _charts, headline_rows
@@ -37,10 +39,20 @@ def _labels(state: WebState) -> dict[str, str]:
     return {stage: str(label) for stage, label in table.items()}
 
 
+_log = logging.getLogger(__name__)
+
+
+def _skip(exc: UnreadableRow) -> None:
+    # the dashboard's figures go on without a row changed outside orderflow; the log
+    # names it for whoever runs 'orderflow audit verify --deep'
+    _log.warning("dashboard skipped a row: %s", exc)
+
+
 def _compute(state: WebState, actor: Actor, year: int, month: int) -> dict[str, Any]:
     service = state.service
     policy = service.policy
-    orders = [o for o in service.store.orders() if in_scope(actor, o.factory_id)]
+    stored = service.store.orders(on_unreadable=_skip)
+    orders = [o for o in stored if in_scope(actor, o.factory_id)]
     ids = {o.id for o in orders}
     numbers = {o.id: o.number for o in orders}
     incidents = [i for i in service.incidents() if i.order_id in ids]
@@ -54,7 +66,8 @@ def _compute(state: WebState, actor: Actor, year: int, month: int) -> dict[str, 
         period=Period.month(year, month, policy.timezone),
     )
     now = service.clock.now()
-    overdue = [w for w in due_warnings(service.store.orders_due(now), now) if w.order_id in ids]
+    due = service.store.orders_due(now, on_unreadable=_skip)
+    overdue = [w for w in due_warnings(due, now) if w.order_id in ids]
     return {
         "snapshot": snapshot,
         "headline": headline_rows(snapshot),
