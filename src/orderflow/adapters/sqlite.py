@@ -113,7 +113,14 @@ def _state_row(order: Order, expected_version: int) -> tuple[Any, ...]:
 
 
 _MISS = object()
-_MAX_CACHED_ORDERS = 50_000
+# What a connection keeps between transactions is bounded, so a year-long batch job's
+# memory does not grow with the orders it has written: past a bound a table is
+# dropped whole when the next transaction begins (the hot rows, stock and master
+# data, are read back once). Write-mostly documents (outbox rows, query events) would
+# otherwise make up most of it.
+_MAX_CACHED_ORDERS = 20_000
+_MAX_CACHED_DOCS = 50_000
+_MAX_CACHED_HEADS = 50_000
 
 
 class _Cache:
@@ -196,6 +203,10 @@ class _SqliteTx:
         self._lists = cache.lists
         if len(self._orders) > _MAX_CACHED_ORDERS:
             self._orders.clear()
+        if len(self._docs) > _MAX_CACHED_DOCS:
+            self._docs.clear()
+        if len(self._heads) > _MAX_CACHED_HEADS:
+            self._heads.clear()
         # queued writes, one queue per table, each in the order made, with the values
         # as of when they were made
         self._q_docs: list[tuple[tuple[str, str], str | None]] = []

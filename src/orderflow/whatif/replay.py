@@ -74,9 +74,9 @@ class _Replay:
         quiet = attrs.evolve(
             policy, checkpoint_every_entries=_NEVER, checkpoint_every_seconds=_NEVER
         )
-        self.svc = OrderService(
-            MemoryStore(source.store.origin), clock=self.clock, policies=PolicyStore(quiet)
-        )
+        # nobody relays a replay's events: no outbox rows
+        self.svc = OrderService(MemoryStore(source.store.origin), clock=self.clock,
+                                policies=PolicyStore(quiet), events=False)  # fmt: skip
         self.heap: list[tuple[int, int, str, Any]] = []
         self.seq = 0
         self.pending: dict[str, deque[AuditEntry]] = {}
