@@ -11,7 +11,7 @@ included, when no signed checkpoint was published outside it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from orderflow.audit import (
     AuditLog,
@@ -38,6 +38,17 @@ from orderflow.service.checkpoints import (
 from orderflow.service.codec import decoded_chain, replay_entries, status_timeline
 
 __all__ = ["AuditReader"]
+
+
+_CHUNK = 20_000
+"""Entries read per query when the whole log is streamed (verification)."""
+
+
+def _chunked(read: Callable[[int, int], list[bytes]], size: int) -> Iterator[bytes]:
+    """The first ``size`` stored values, ``_CHUNK`` per read: a year's log is verified
+    without holding its bytes at once."""
+    for start in range(0, size, _CHUNK):
+        yield from read(start, min(start + _CHUNK, size))
 
 
 class AuditReader:
@@ -108,12 +119,14 @@ class AuditReader:
                     f"the checkpoint stored at size {cp.size} names origin {cp.origin!r}, "
                     f"not {self.store.origin!r}",
                 )  # fmt: skip
+        size = self.store.audit_size()
         checkpoint = verify_log(
-            self.store.audit_entries(),
+            _chunked(self.store.audit_entries, size),
             expected,
             checkpoints=[cp.checkpoint for cp in stored],
             origin=self.store.origin,
-            stored_leaves=self.store.audit_leaves(),
+            stored_leaves=_chunked(self.store.audit_leaves, size),
+            reread=lambda: (self.store.audit_entries(0, size), self.store.audit_leaves(0, size)),
         )
         if deep:
             self._replay_all()
