@@ -59,7 +59,8 @@ def rate_move(
 ) -> RateMove:
     """The largest absolute move of a currency against CNY from ``day - window`` to ``day``.
 
-    ``pct`` is rounded to 4 decimals (percent); ``None`` when no currency has both rates (``detail`` says which dates).
+    ``pct`` is rounded to 4 decimals (percent); ``None`` when no currency has both rates
+    (``detail`` says which dates).
     """
     before_day = day - dt.timedelta(days=window_days)
     best: RateMove | None = None

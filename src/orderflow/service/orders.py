@@ -94,8 +94,9 @@ def submit(
 
     The delivery-risk rules (R13) run beside the checks: their flags are returned and
     kept in the ``created`` entry (``risk.*`` context keys), and never block. A
-    ``carrier`` key in ``context`` names the order's carrier. ``context`` (e.g. where the draft came from: an ERP, a contract photo's SHA-256) is
-    kept in the ``created`` entry beside the checks.
+    ``carrier`` key in ``context`` names the order's carrier. ``context`` (e.g. where
+    the draft came from: an ERP, a contract photo's SHA-256) is kept in the ``created``
+    entry beside the checks.
     """
     if not draft.lines:
         raise InputError("an order needs at least one line")

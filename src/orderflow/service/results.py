@@ -35,9 +35,9 @@ class Submission:
     """A submitted order with the R2 three-fold check results and its risk flags (R13).
 
     ``flags`` are delivery-risk notices for the staff (never shown to the customer);
-    they never block or change the order's flow. ``query_token`` (the customer's secret link code) is only returned by the call that
-    created the order; a retried call with the same idempotency key gets ``None``, and
-    the two results still compare equal.
+    they never block or change the order's flow. ``query_token`` (the customer's secret
+    link code) is only returned by the call that created the order; a retried call with
+    the same idempotency key gets ``None``, and the two results still compare equal.
     """
 
     order: Order
