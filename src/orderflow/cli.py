@@ -1,5 +1,5 @@
 """The ``orderflow`` command: demo, simulate, report, order show, audit, relay, serve, slip,
-warnings, erp, intake."""
+warnings, erp, intake, risk."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from orderflow.cli_events import add_events_commands
 from orderflow.cli_evidence import add_evidence_commands, verify
 from orderflow.cli_export import add_export_commands
 from orderflow.cli_intake import add_intake_commands
+from orderflow.cli_risk import add_risk_commands
 from orderflow.cli_web import add_web_commands
 from orderflow.exceptions import InputError, OrderflowError
 
@@ -333,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_web_commands(sub)
     add_erp_commands(sub)
     add_intake_commands(sub)
+    add_risk_commands(sub)
     return parser
 
 

@@ -126,16 +126,8 @@ def simulate_history(
         move = abs(rates[day + 60] / rates[day + 30] - 1) * 100
         carrier_backup = rng.random() < 0.6
         month = submitted.month
-        record_features = dict(
-            order_id=f"S{n:07d}", submitted=submitted, factory_id=factory, customer_id=f"C{c:04d}",
-            lead_days=lead, kitting_rate=kitting, wip_days=round(wip, 3),
-            customer_orders=placed[c],
-            customer_late_share=late_count / delivered if delivered else float("nan"),
-            drawing_changes=in_window, imported=n_imported,
-            imported_share=n_imported / n_parts, rate_move_pct=round(move, 4),
-            typhoon_zone=in_zone[c], backup_route=carrier_backup, product_kind=kind,
-            lines=len(chosen), qty=float(rng.randrange(10, 400)),
-        )  # fmt: skip
+        late_share = late_count / delivered if delivered else float("nan")
+        qty = float(rng.randrange(10, 400))
         # --- the outcome, from the causes (drawn after the features are fixed) ---------
         load = max(0.0, wip - 13.0) / 6.0
         produce = (3.0, 5.0, 8.0)[kind] * slower[factory] * (1 + load)
@@ -147,9 +139,9 @@ def simulate_history(
         delay = sum(rng.uniform(2, 7) for _ in range(during))
         if n_imported and rng.random() < 0.03 * n_imported * (3.0 if move > 2 else 0.6):
             delay += rng.uniform(4, 14)
-        if in_zone[c] and month in _TYPHOON_MONTHS:
-            if rng.random() < (0.06 if carrier_backup else 0.35):
-                delay += rng.uniform(3, 10)
+        typhoon = in_zone[c] and month in _TYPHOON_MONTHS
+        if typhoon and rng.random() < (0.06 if carrier_backup else 0.35):
+            delay += rng.uniform(3, 10)
         if rng.random() < 0.05:  # causes nobody records
             delay += rng.uniform(3, 12)
         total_days = produce + delay + rng.uniform(0.5, 3)
@@ -159,5 +151,11 @@ def simulate_history(
         seen.append(day)
         queue.append((finish, late))
         placed[c] += 1
-        out.append(SubmissionRecord(**record_features, late=late))  # type: ignore[arg-type]
+        out.append(
+            SubmissionRecord(
+                f"S{n:07d}", submitted, factory, f"C{c:04d}", lead, kitting, round(wip, 3),
+                placed[c] - 1, late_share, in_window, n_imported, n_imported / n_parts,
+                round(move, 4), in_zone[c], carrier_backup, kind, len(chosen), qty, late,
+            )
+        )  # fmt: skip
     return out

@@ -85,7 +85,7 @@ class RiskScore:
     reasons: tuple[Reason, ...]
 
     def __str__(self) -> str:
-        lines = [f"{self.order_id}: late-delivery risk {self.probability:.0%} / 延期风险"]
+        lines = [f"{self.order_id}: late-delivery risk / 延期风险 {self.probability:.1%}"]
         lines += [f"  {i}. {r.text}" for i, r in enumerate(self.reasons, 1)]
         return "\n".join(lines)
 

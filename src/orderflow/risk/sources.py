@@ -14,7 +14,7 @@ with enough imported materials, the carrier only for an address in a zone.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from orderflow.domain import Component, Order, Product
@@ -35,13 +35,15 @@ _CENT = Decimal("0.0001")
 
 
 def imported_materials(
-    order: Order, products: Mapping[str, Product], components: Mapping[str, Component]
+    product_codes: Iterable[str],
+    products: Mapping[str, Product],
+    components: Mapping[str, Component],
 ) -> tuple[str, ...]:
-    """Sorted codes of the distinct imported components in the order's BOMs."""
+    """Sorted codes of the distinct imported components in these products' BOMs."""
     codes = {
         b.component
-        for line in order.lines
-        if (p := products.get(line.product)) is not None
+        for code in product_codes
+        if (p := products.get(code)) is not None
         for b in p.bom
         if (c := components.get(b.component)) is not None and c.imported
     }
@@ -90,7 +92,7 @@ class RiskSources:
         """Measure what the rules read about ``order`` at ``now_us`` (local ``today``)."""
         since = now_us - limits.drawing_window_days * _DAY_US
         changes = self.drawings.count(tx, order.customer_id, since, now_us, fresh=fresh)
-        imported = imported_materials(order, products, components)
+        imported = imported_materials((ln.product for ln in order.lines), products, components)
         pct, currency, detail = None, "", ""
         if len(imported) >= limits.imported_min:
             move = rate_move(self.rates, limits.currencies, today, limits.rate_window_days)
