@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
 
 import attrs
@@ -56,6 +56,9 @@ class TyphoonZones:
 
     def __len__(self) -> int:
         return len(self.zones)
+
+    def __iter__(self) -> Iterator[TyphoonZone]:
+        return iter(self.zones)
 
     @classmethod
     @functools.cache
