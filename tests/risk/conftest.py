@@ -25,9 +25,7 @@ HANGZHOU = "浙江省杭州市西湖区文三路1号"
 def rates(before: str, now: str) -> SeriesRates:
     """USD/CNY at ``before`` 30 days before :data:`NOW` and at ``now`` on its date."""
     day = NOW.date()
-    return SeriesRates(
-        {"USD": {day - dt.timedelta(days=30): Decimal(before), day: Decimal(now)}}
-    )
+    return SeriesRates({"USD": {day - dt.timedelta(days=30): Decimal(before), day: Decimal(now)}})
 
 
 def make_service(*, imported: int = 3, backup: bool | None = False,

@@ -67,7 +67,9 @@ def test_score_explains_itself(model: RiskModel) -> None:
     assert len(score.reasons) == 3
     top = score.reasons[0]
     assert top.feature == "lead_days"
-    assert top.text.startswith(f"lead time asked {rush.lead_days} days / 要求交期{rush.lead_days}天")
+    assert top.text.startswith(
+        f"lead time asked {rush.lead_days} days / 要求交期{rush.lead_days}天"
+    )
     assert "raises risk" in top.text
     # contributions + expected value add up to the probability (LightGBM's own)
     batch = model.probabilities([rush])[0]

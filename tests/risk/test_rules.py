@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orderflow import InputError
+from orderflow.geo.geodesy import LatLon
 from orderflow.policy import RiskThresholds, parse_policy
 from orderflow.risk import (
     CsvRates,
@@ -24,7 +25,6 @@ from orderflow.risk import (
     evaluate_rules,
     rate_move,
 )
-from orderflow.geo.geodesy import LatLon
 
 LIMITS = RiskThresholds()
 DAY = dt.date(2026, 8, 3)
