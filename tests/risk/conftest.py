@@ -45,6 +45,12 @@ def make_service(*, imported: int = 3, backup: bool | None = False,
     return svc
 
 
+def set_clock(svc: OrderService, when: dt.datetime) -> None:
+    """Move the service's frozen clock to ``when``."""
+    assert isinstance(svc.clock, FrozenClock)
+    svc.clock.set(when)
+
+
 def needs_lightgbm() -> Any:
     """The lightgbm module, or skip (fail under ``CI=true``)."""
     try:

@@ -13,7 +13,7 @@ from orderflow.cli import main
 from orderflow.risk import Carrier
 from orderflow.risk.dataset import records_from_store
 from orderflow.service import OrderService
-from tests.risk.conftest import HANGZHOU, NOW, ZHANJIANG, make_service, needs_lightgbm
+from tests.risk.conftest import HANGZHOU, NOW, ZHANJIANG, make_service, needs_lightgbm, set_clock
 
 EVENTS = ("lock_kitting", "dispatch_production", "release_qc", "deliver")
 
@@ -21,8 +21,7 @@ EVENTS = ("lock_kitting", "dispatch_production", "release_qc", "deliver")
 def _deliver(svc: OrderService, order_id: str, on: dt.datetime) -> None:
     for event in EVENTS[:-1]:
         svc.fire(order_id, event, actor="plant")
-    assert isinstance(svc.clock, FrozenClock)
-    svc.clock.set(on)
+    set_clock(svc, on)
     svc.fire(order_id, "deliver", actor="plant")
 
 
@@ -37,7 +36,7 @@ def _seed(svc: OrderService) -> list[str]:
         draft = OrderDraft("C1", (OrderLine("HV-1", 10, 100),), dt.date(2026, 8, 10), "NB1",
                            delivery_address=address)  # fmt: skip
         ids.append(svc.submit(draft, actor="sales").order.id)
-        svc.clock.set(svc.clock.now() + dt.timedelta(hours=1))
+        set_clock(svc, svc.clock.now() + dt.timedelta(hours=1))
     _deliver(svc, ids[1], dt.datetime(2026, 8, 9, 2, tzinfo=dt.UTC))
     _deliver(svc, ids[0], dt.datetime(2026, 8, 12, 2, tzinfo=dt.UTC))  # 2 days late
     return ids
@@ -46,7 +45,7 @@ def _seed(svc: OrderService) -> list[str]:
 def test_records_from_the_audit_log() -> None:
     svc = make_service()
     ids = _seed(svc)
-    svc.clock.set(dt.datetime(2026, 8, 13, 2, tzinfo=dt.UTC))
+    set_clock(svc, dt.datetime(2026, 8, 13, 2, tzinfo=dt.UTC))
     fourth = svc.submit(OrderDraft("C1", (OrderLine("HV-1", 5, 100),), dt.date(2026, 8, 30),
                                    "NB1", delivery_address=HANGZHOU), actor="sales")  # fmt: skip
     rows = {r.order_id: r for r in records_from_store(svc.store)}

@@ -46,7 +46,7 @@ def test_history_has_visible_causes_and_no_leak() -> None:
     rush = [r for r in HISTORY if r.lead_days <= 6]
     assert sum(bool(r.late) for r in rush) / len(rush) > 0.5
     # the customer's late share only counts deliveries before the submission
-    first = {}
+    first: dict[str, SubmissionRecord] = {}
     for r in HISTORY:
         first.setdefault(r.customer_id, r)
     assert all(math.isnan(r.customer_late_share) for r in first.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -53,7 +54,7 @@ def test_flags_never_change_stage_or_r2_outcome(
     for enabled in (True, False):
         svc = make_service(imported=imported, backup=backup, rate_now=rate_now)
         svc.put_customer(Customer("C1", "Zhanjiang Pumps", credit_limit=Decimal(credit)))
-        svc.policies.update(risk=RiskThresholds(**{**_fields(limits), "enabled": enabled}))
+        svc.policies.update(risk=attrs.evolve(limits, enabled=enabled))
         draft = OrderDraft("C1", (OrderLine("HV-1", qty, 10),),
                            dt.date(2026, 8, 3) + dt.timedelta(days=days), "NB1",
                            delivery_address=address)  # fmt: skip
@@ -61,9 +62,3 @@ def test_flags_never_change_stage_or_r2_outcome(
     with_rules, without = outcomes
     assert with_rules[:4] == without[:4]
     assert without[4] == 0
-
-
-def _fields(limits: RiskThresholds) -> dict[str, object]:
-    import attrs
-
-    return attrs.asdict(limits, recurse=False)

@@ -11,7 +11,7 @@ from orderflow.geo import Actor
 from orderflow.policy import RiskThresholds
 from orderflow.service import OrderService
 from orderflow.service.results import Submission, decode_result, encode_result
-from tests.risk.conftest import HANGZHOU, NOW, ZHANJIANG, make_service
+from tests.risk.conftest import HANGZHOU, NOW, ZHANJIANG, make_service, set_clock
 
 
 def _draft(address: str = ZHANJIANG, customer: str = "C1") -> OrderDraft:
@@ -52,7 +52,7 @@ def test_drawing_changes_counted_from_the_audit_log() -> None:
     _drawing_changes(svc, 2)
     assert svc.submit(_draft(HANGZHOU), actor="sales").flags == ()  # 2 is not more than 2
     _drawing_changes(svc, 1)
-    svc.clock.set(NOW + dt.timedelta(minutes=2))  # the index refreshes each minute
+    set_clock(svc, NOW + dt.timedelta(minutes=2))  # the index refreshes each minute
     sub = svc.submit(_draft(HANGZHOU), actor="sales")
     assert [f.message for f in sub.flags] == ["drawing changes in 90 days: 3 > 2 (customer C1)"]
     # another customer's history is its own
@@ -62,7 +62,7 @@ def test_drawing_changes_counted_from_the_audit_log() -> None:
 def test_changes_older_than_the_window_do_not_count() -> None:
     svc = make_service(imported=0)
     _drawing_changes(svc, 3)
-    svc.clock.set(NOW + dt.timedelta(days=91))
+    set_clock(svc, NOW + dt.timedelta(days=91))
     assert svc.submit(_draft(HANGZHOU), actor="sales").flags == ()
 
 
