@@ -112,7 +112,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from orderflow.simulate import PlantProfile
 
     # checked before any file is touched: bad parameters leave no empty database behind
-    profile = PlantProfile(orders=args.orders, year=args.year)
+    profile = PlantProfile(orders=args.orders, year=args.year, risk_causes=args.risk_causes)
     path = _writable_file(args.db, "--db")
     with _exclusive(path):
         return _simulate_into(path, profile, args)
@@ -306,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="simulate a plant year into a SQLite file")
     sim_options(simulate, DEMO_DB)
     simulate.add_argument("--replace", action="store_true", help="overwrite an existing file")
+    simulate.add_argument(
+        "--risk-causes", action="store_true",
+        help="add causes of late delivery for 'orderflow risk train --db' (R13)",
+    )  # fmt: skip
     simulate.set_defaults(func=cmd_simulate)
 
     report = sub.add_parser("report", help="write the monthly health report")
