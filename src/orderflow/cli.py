@@ -112,7 +112,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from orderflow.simulate import PlantProfile
 
     # checked before any file is touched: bad parameters leave no empty database behind
-    profile = PlantProfile(orders=args.orders, year=args.year, risk_causes=args.risk_causes)
+    causes = getattr(args, "risk_causes", False)  # 'orderflow demo' has no such option
+    profile = PlantProfile(orders=args.orders, year=args.year, risk_causes=causes)
     path = _writable_file(args.db, "--db")
     with _exclusive(path):
         return _simulate_into(path, profile, args)

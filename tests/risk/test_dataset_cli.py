@@ -141,3 +141,16 @@ def test_cli_checks_options_first(
 def test_cli_unknown_number(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["risk", "flags", "HY20990101-1", "--db", db]) == 1
     assert "no order numbered HY20990101-1" in capsys.readouterr().err
+
+
+def test_cli_simulate_with_risk_causes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "year.db"
+    argv = ["simulate", "--orders", "300", "--db", str(db), "--risk-causes", "--quiet"]
+    assert main(argv) == 0
+    assert "simulated 300 orders" in capsys.readouterr().out
+    svc = connect(f"sqlite:///{db}")
+    try:
+        addresses = {o.delivery_address for o in svc.store.orders()}
+    finally:
+        svc.store.close()
+    assert "" not in addresses and len(addresses) > 3  # every order has its customer's address
