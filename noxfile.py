@@ -9,7 +9,7 @@ nox.options.sessions = ["tests", "typecheck", "lint", "docs"]
 nox.options.reuse_venv = "yes"
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-EXTRAS = ".[postgres,signing,erp,nats,webhooks,web,ocr]"
+EXTRAS = ".[postgres,signing,erp,nats,webhooks,web,ocr,risk]"
 """The extras every session installs (their tests run against the real services)."""
 
 

@@ -10,6 +10,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# LightGBM (the risk extra) loads the OpenMP runtime from Debian's libgomp1.
+if ! ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1'; then
+  echo "ci: installing Debian libgomp1 for LightGBM"
+  apt_install libgomp1
+fi
+
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 
 if ! pg_up; then

@@ -1,5 +1,5 @@
 """The ``orderflow`` command: demo, simulate, report, order show, audit, relay, serve, slip,
-warnings, erp, intake."""
+warnings, erp, intake, risk."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from orderflow.cli_events import add_events_commands
 from orderflow.cli_evidence import add_evidence_commands, verify
 from orderflow.cli_export import add_export_commands
 from orderflow.cli_intake import add_intake_commands
+from orderflow.cli_risk import add_risk_commands
 from orderflow.cli_web import add_web_commands
 from orderflow.exceptions import InputError, OrderflowError, UnreadableRow
 
@@ -112,7 +113,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from orderflow.simulate import PlantProfile
 
     # checked before any file is touched: bad parameters leave no empty database behind
-    profile = PlantProfile(orders=args.orders, year=args.year)
+    causes = getattr(args, "risk_causes", False)  # 'orderflow demo' has no such option
+    profile = PlantProfile(orders=args.orders, year=args.year, risk_causes=causes)
     path = _writable_file(args.db, "--db")
     with _exclusive(path):
         return _simulate_into(path, profile, args)
@@ -311,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="simulate a plant year into a SQLite file")
     sim_options(simulate, DEMO_DB)
     simulate.add_argument("--replace", action="store_true", help="overwrite an existing file")
+    simulate.add_argument(
+        "--risk-causes", action="store_true",
+        help="add causes of late delivery for 'orderflow risk train --db' (R13)",
+    )  # fmt: skip
     simulate.set_defaults(func=cmd_simulate)
 
     report = sub.add_parser("report", help="write the monthly health report")
@@ -339,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_web_commands(sub)
     add_erp_commands(sub)
     add_intake_commands(sub)
+    add_risk_commands(sub)
     return parser
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from orderflow.policy.model import ExceptionCategory, Policy, SafetyFactors, StageTimeouts
+from orderflow.policy.model import (
+    ExceptionCategory,
+    Policy,
+    RiskThresholds,
+    SafetyFactors,
+    StageTimeouts,
+)
 from orderflow.policy.schema import load_policy, parse_policy, policy_document
 from orderflow.policy.store import PolicyStore
 
@@ -10,6 +16,7 @@ __all__ = [
     "ExceptionCategory",
     "Policy",
     "PolicyStore",
+    "RiskThresholds",
     "SafetyFactors",
     "StageTimeouts",
     "load_policy",

@@ -13,7 +13,7 @@ import attrs
 
 from orderflow.domain.master import ProductKind
 
-__all__ = ["ExceptionCategory", "Policy", "SafetyFactors", "StageTimeouts"]
+__all__ = ["ExceptionCategory", "Policy", "RiskThresholds", "SafetyFactors", "StageTimeouts"]
 
 
 def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -103,6 +103,31 @@ DEFAULT_CATEGORIES = (
 
 
 @attrs.frozen
+class RiskThresholds:
+    """Thresholds of the three delivery-risk rules (R13), hot-swappable like the rest.
+
+    A flag never blocks or changes the flow; it is a notice with a recommendation.
+    (1) more than ``drawing_changes_max`` drawing changes by the same customer within
+    ``drawing_window_days``; (2) at least ``imported_min`` imported materials while a
+    currency of ``currencies`` moved against CNY by more than ``rate_move_pct`` percent
+    between ``rate_window_days`` days before submission and the submission date; (3) a
+    delivery address in a typhoon-prone zone and a carrier without a backup route.
+    """
+
+    enabled: bool = True
+    drawing_changes_max: int = 2
+    drawing_window_days: int = 90
+    imported_min: int = 3
+    rate_move_pct: Decimal = Decimal(2)
+    rate_window_days: int = 30
+    currencies: tuple[str, ...] = ("USD", "EUR", "JPY")
+    spares_pct: int = 10
+    """The spares rate recommended when imported materials meet a moving rate."""
+    bonded_warehouse: str = "深圳保税仓 (Shenzhen bonded warehouse)"
+    """Where the typhoon recommendation ships from instead."""
+
+
+@attrs.frozen
 class Policy:
     """Every run-time adjustable parameter (R4). ``version`` increases with each change."""
 
@@ -129,6 +154,8 @@ class Policy:
     """How far in the future a reported floor time (``occurred_at``) may lie (R5, R8)."""
     notify_stages: frozenset[str] = frozenset({"production_dispatched", "delivered"})
     """Stages whose entry is news for the customer (a message through the notifier, R9)."""
+    risk: RiskThresholds = RiskThresholds()
+    """The delivery-risk rules' thresholds (R13)."""
 
     def category(self, code: str) -> ExceptionCategory:
         """The exception category with ``code``; :class:`~orderflow.PolicyError` if unknown."""

@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from orderflow.clock import check_timezone
 from orderflow.exceptions import PolicyError
-from orderflow.policy.model import ExceptionCategory, Policy, SafetyFactors, StageTimeouts
+from orderflow.policy.model import (
+    ExceptionCategory,
+    Policy,
+    RiskThresholds,
+    SafetyFactors,
+    StageTimeouts,
+)
 from orderflow.serialization import unstructure
 
 __all__ = ["load_policy", "parse_policy", "policy_document"]
@@ -67,6 +73,23 @@ class _TimeoutsDoc(_Strict):
         return self
 
 
+class _RiskDoc(_Strict):
+    enabled: bool = True
+    drawing_changes_max: int = Field(default=2, ge=0, le=1000)
+    drawing_window_days: int = Field(default=90, ge=1, le=3660)
+    imported_min: int = Field(default=3, ge=1, le=1000)
+    rate_move_pct: Decimal = Field(default=Decimal(2), gt=0, le=100)
+    rate_window_days: int = Field(default=30, ge=1, le=3660)
+    currencies: list[Annotated[str, Field(pattern=r"^[A-Z]{3}$")]] = Field(
+        default_factory=lambda: ["USD", "EUR", "JPY"], min_length=1
+    )
+    spares_pct: int = Field(default=10, ge=0, le=100)
+    bonded_warehouse: str = Field(default="深圳保税仓 (Shenzhen bonded warehouse)", min_length=1)
+
+    def build(self) -> RiskThresholds:
+        return RiskThresholds(**{**dict(self), "currencies": tuple(self.currencies)})
+
+
 class _CategoryDoc(_Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str = Field(min_length=1)
@@ -90,6 +113,7 @@ class _PolicyDoc(_Strict):
     slip_lock_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     clock_skew_seconds: int = Field(default=300, ge=0, le=24 * 3600)
     notify_stages: list[str] = Field(default_factory=lambda: ["production_dispatched", "delivered"])
+    risk: _RiskDoc = Field(default_factory=_RiskDoc)
 
     @field_validator("exception_categories")
     @classmethod
@@ -147,6 +171,7 @@ class _PolicyDoc(_Strict):
             slip_lock_minutes=self.slip_lock_minutes,
             clock_skew_seconds=self.clock_skew_seconds,
             notify_stages=frozenset(self.notify_stages),
+            risk=self.risk.build(),
         )
 
 

@@ -27,9 +27,11 @@ from orderflow.geo.router import Router
 from orderflow.metrics import QueryEvent
 from orderflow.policy import Policy, PolicyStore
 from orderflow.ports import Store
+from orderflow.risk import Carrier, RiskFlag, RiskSources
 from orderflow.service import changes as change_ops
 from orderflow.service import incidents, masterdata, orders, queries, scans, warehouses
 from orderflow.service import policies as policy_ops
+from orderflow.service import risk as risk_ops
 from orderflow.service.auditing import AuditReader
 from orderflow.service.effects import DEFAULT_EFFECTS, Effect
 from orderflow.service.history import HistoryEntry, history
@@ -123,6 +125,15 @@ class OrderService:
     def geocoder(self, value: Geocoder | None) -> None:
         self.runtime.geocoder = value
 
+    @property
+    def risk_sources(self) -> RiskSources:
+        """Where the delivery-risk rules read rates, drawing changes, zones (R13)."""
+        return self.runtime.risk
+
+    @risk_sources.setter
+    def risk_sources(self, value: RiskSources) -> None:
+        self.runtime.risk = value
+
     def local_date(self, instant: dt.datetime) -> dt.date:
         """The calendar date of ``instant`` in the factory time zone of the policy."""
         return self.runtime.local_date(instant)
@@ -147,6 +158,10 @@ class OrderService:
     def put_capacity(self, factory_id: str, slots: Iterable[CapacitySlot]) -> None:
         """Replace a factory's free production slots."""
         masterdata.put_capacity(self.runtime, factory_id, slots)
+
+    def put_carrier(self, carrier: Carrier) -> None:
+        """Create or replace a carrier (with or without a backup route, R13)."""
+        masterdata.put_carrier(self.runtime, carrier)
 
     def customer(self, customer_id: str) -> Customer:
         """A customer with its live open exposure (receivables + accepted, undelivered)."""
@@ -218,6 +233,14 @@ class OrderService:
         """
         return orders.submit(self.runtime, draft, actor=actor, idempotency_key=idempotency_key,
                              context=context)  # fmt: skip
+
+    def risk_flags(self, order_id: str, *, actor: ActorLike) -> tuple[RiskFlag, ...]:
+        """The delivery-risk flags of an order as of now (R13; staff only, scope-checked).
+
+        For an open order whose circumstances changed since submission (the exchange
+        rate, the season, the customer's drawing changes). Flags never change the flow.
+        """
+        return risk_ops.risk_flags(self.runtime, order_id, actor=actor)
 
     def route(self, draft: OrderDraft) -> str:
         """The factory for a draft without one: the nearest able to make its products (R10).

@@ -8,11 +8,12 @@ import attrs
 
 from orderflow.domain import Component, Customer, InboundPO, Product
 from orderflow.exceptions import NotFound
+from orderflow.risk.carriers import Carrier, write_carrier
 from orderflow.service import records
 from orderflow.service.runtime import Runtime
 from orderflow.workflow import CapacitySlot
 
-__all__ = ["customer", "put", "put_capacity"]
+__all__ = ["customer", "put", "put_capacity", "put_carrier"]
 
 
 def put(rt: Runtime, value: Customer | Product | Component | InboundPO) -> None:
@@ -34,6 +35,12 @@ def put_capacity(rt: Runtime, factory_id: str, slots: Iterable[CapacitySlot]) ->
             tx.delete_doc(records.CAPACITY, key)
         for slot in slots:
             records.write_slot(tx, factory_id, slot)
+
+
+def put_carrier(rt: Runtime, carrier: Carrier) -> None:
+    """Create or replace a carrier (has it a backup route? R13 rule 3)."""
+    with rt.store.transaction() as tx:
+        write_carrier(tx, carrier)
 
 
 def customer(rt: Runtime, customer_id: str) -> Customer:

@@ -92,8 +92,11 @@ def submit(
 ) -> Submission:
     """Create an order in the initial stage and record the R2 three-fold check.
 
-    ``context`` (e.g. where the draft came from: an ERP, a contract photo's SHA-256) is
-    kept in the ``created`` entry beside the checks.
+    The delivery-risk rules (R13) run beside the checks: their flags are returned and
+    kept in the ``created`` entry (``risk.*`` context keys), and never block. A
+    ``carrier`` key in ``context`` names the order's carrier. ``context`` (e.g. where
+    the draft came from: an ERP, a contract photo's SHA-256) is kept in the ``created``
+    entry beside the checks.
     """
     if not draft.lines:
         raise InputError("an order needs at least one line")
@@ -128,10 +131,14 @@ def submit(
         context.update({f"check.{c.code}": "pass" if c.ok else "fail" for c in checks})
         context["kitting_rate"] = str(checks[1].measured.get("kitting_rate", ""))
         context["policy"] = str(policy.version)
-        rt.append(tx, order.id, EntryType.CREATED, actor=who, at_us=to_micros(now),
+        at_us = to_micros(now)
+        flags, risk_context = rt.risk.at_submission(tx, order, facts, policy.risk, at_us,
+                                                    caller_context.get("carrier"))  # fmt: skip
+        context.update(risk_context)  # R13: notices only, the flow is unchanged
+        rt.append(tx, order.id, EntryType.CREATED, actor=who, at_us=at_us,
                   changes=created_changes(order), context=context, key=idempotency_key,
                   link_token=token)  # fmt: skip
-        return Submission(order, checks, token)
+        return Submission(order, checks, token, flags)
 
     args = attrs.asdict(draft, recurse=True) if idempotency_key else {}
     if draft.order_id is None:

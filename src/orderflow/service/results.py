@@ -28,6 +28,7 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from orderflow.domain import Order, StockPosition
 from orderflow.exceptions import StoreError
+from orderflow.risk.flags import RiskFlag
 from orderflow.serialization import converter, from_json
 from orderflow.service.records import PurchasingAlert
 from orderflow.workflow import GuardResult
@@ -39,16 +40,18 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Submission:
-    """A submitted order with the R2 three-fold check results.
+    """A submitted order with the R2 three-fold check results and its risk flags (R13).
 
-    ``query_token`` (the customer's secret link code) is only returned by the call that
-    created the order; a retried call with the same idempotency key gets ``None``, and
-    the two results still compare equal.
+    ``flags`` are delivery-risk notices for the staff (never shown to the customer);
+    they never block or change the order's flow. ``query_token`` (the customer's secret
+    link code) is only returned by the call that created the order; a retried call with
+    the same idempotency key gets ``None``, and the two results still compare equal.
     """
 
     order: Order
     checks: tuple[GuardResult, ...]
     query_token: str | None = attrs.field(default=None, eq=False, repr=False)
+    flags: tuple[RiskFlag, ...] = ()
 
     @property
     def passed(self) -> bool:

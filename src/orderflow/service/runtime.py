@@ -24,6 +24,7 @@ from orderflow.geo.geocoder import Geocoder
 from orderflow.geo.router import Router
 from orderflow.policy import Policy, PolicyStore
 from orderflow.ports import Store, StoreTx
+from orderflow.risk.sources import RiskSources
 from orderflow.service import outbox
 from orderflow.service.boundary import actor_key
 from orderflow.service.checkpoints import Checkpointer
@@ -75,6 +76,8 @@ class Runtime:
             for s in t.source
         }
         self.checkpointer = Checkpointer(store)
+        self.risk = RiskSources(store)
+        """Where the delivery-risk rules read their inputs (R13); replaceable."""
 
     @property
     def policy(self) -> Policy:

@@ -33,6 +33,7 @@ from orderflow.domain import OrderLine, Product
 from orderflow.exceptions import InputError, InvalidTransition, TransitionRefused
 from orderflow.metrics import QueryEvent, QueryKind
 from orderflow.service import OrderDraft, OrderService
+from orderflow.simulate.causes import RiskCauses
 from orderflow.simulate.profile import PlantProfile, daily_arrivals, master_data
 from orderflow.workflow import CapacitySlot, kitting_requirements
 from orderflow.workflow.facts import Facts
@@ -111,6 +112,7 @@ class _Year:
         self.warned: set[tuple[str, dt.datetime, bool]] = set()
         self.keying_days: dict[int, bool] = {}  # local day number -> office keys slips in
         self.rounds = sorted(int(hour * _HOUR) for hour in profile.keying_hours)
+        self.causes = RiskCauses(seed) if profile.risk_causes else None
         self.handlers: dict[str, Callable[..., None]] = {
             "arrive": self.on_arrive,
             "lock": self.on_lock,
@@ -188,6 +190,8 @@ class _Year:
             for prod in products:
                 self.svc.put_product(prod)
             self.plan(dt.date(self.p.year, 1, 1))
+            if self.causes is not None:
+                self.causes.setup(self.svc, self.customer_ids, self.p.factory_id)
         for day, count in daily_arrivals(self.p):
             base = to_micros(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC))
             for _ in range(count):
@@ -239,8 +243,15 @@ class _Year:
         days = rng.randint(*(p.rush_lead_days if rush else p.lead_days))
         # requested dates are local calendar dates (on-time compares them in Beijing time)
         requested = from_micros(now + _LOCAL).date() + dt.timedelta(days=days)
-        draft = OrderDraft(rng.choice(self.customer_ids), lines, requested, p.factory_id)
-        sub = self.svc.submit(draft, actor="sales")
+        customer = rng.choice(self.customer_ids)
+        if self.causes is None:
+            draft = OrderDraft(customer, lines, requested, p.factory_id)
+            sub = self.svc.submit(draft, actor="sales")
+        else:
+            address, ctx = self.causes.terms(customer)
+            draft = OrderDraft(customer, lines, requested, p.factory_id, address)
+            sub = self.svc.submit(draft, actor="sales", context=ctx)
+            self.causes.submitted(self.svc, sub, now)
         oid = sub.order.id
         self.stage[oid] = sub.order.stage
         self.since[oid] = now
@@ -326,7 +337,8 @@ class _Year:
             return
         # a rush order jumps the production queue
         low, high = (12, 48) if oid in self.expedited else (24, 120)
-        self.later(occurred + int(self.rng.uniform(low, high) * _HOUR), "release", oid)
+        extra = self.causes.extra(oid, "release") if self.causes is not None else 0
+        self.later(occurred + int(self.rng.uniform(low, high) * _HOUR) + extra, "release", oid)
         if self.rng.random() < self.p.other_incident_rate:
             category = self.rng.choice(_OTHER_CATEGORIES)
             incident = self.svc.open_incident(
@@ -353,7 +365,8 @@ class _Year:
             return
         # a rush order goes on the next truck; the rest waits for a consolidated shipment
         low, high = (4, 24) if oid in self.expedited else (24, 96)
-        self.later(occurred + int(self.rng.uniform(low, high) * _HOUR), "deliver", oid)
+        extra = self.causes.extra(oid, "deliver") if self.causes is not None else 0
+        self.later(occurred + int(self.rng.uniform(low, high) * _HOUR) + extra, "deliver", oid)
 
     def on_qc_fail(self, occurred: int, oid: str, batch: str) -> None:
         if self.fire(

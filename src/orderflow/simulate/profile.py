@@ -83,6 +83,8 @@ class PlantProfile:
     overdue_rechecks: int = 8
     query_call_rate: float = 0.08
     holidays: tuple[tuple[dt.date, dt.date], ...] = HOLIDAYS_2026
+    risk_causes: bool = False
+    """Add the causes of late delivery the risk model learns (R13; :mod:`.causes`)."""
 
     def __attrs_post_init__(self) -> None:
         for name in ("orders", "customers", "products", "components"):

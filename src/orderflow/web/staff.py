@@ -102,6 +102,8 @@ def routes(state: WebState) -> list[BaseRoute]:
             "history": history,
             "explanations": [service.explain(order.id, e) for e in events],
             "incidents": [i for i in service.incidents() if i.order_id == order.id],
+            # R13 notices as of now (staff only; the customer page never shows them)
+            "risk_flags": service.risk_flags(order.id, actor=user.actor),
             "categories": service.policy.exception_categories,
             "components": sorted({c for line in order.lines for c in _bom(line.product)}),
             "key": secrets.token_urlsafe(12),
