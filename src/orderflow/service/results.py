@@ -148,7 +148,10 @@ def encode_result(value: Any) -> str:
         return _REF + _ENCODE({"order": [value.id, value.version]})
     if type(value) is Submission:
         checks = [_unstructure_guard(c) for c in value.checks]
-        return _REF + _ENCODE({"order": [value.order.id, value.order.version], "checks": checks})
+        kept = {"order": [value.order.id, value.order.version], "checks": checks}
+        if value.flags:
+            kept["flags"] = converter.unstructure(value.flags)
+        return _REF + _ENCODE(kept)
     return _ENCODE(converter.unstructure(value))
 
 
@@ -162,7 +165,8 @@ def decode_result(text: str, cls: type[T], order_at: Callable[[str, int], Order]
     order = order_at(str(order_id), int(version))
     if cls is Submission:
         checks = tuple(_structure_guard(c, GuardResult) for c in data["checks"])
-        return Submission(order, checks)  # type: ignore[return-value]
+        flags = converter.structure(data.get("flags", []), tuple[RiskFlag, ...])
+        return Submission(order, checks, flags=flags)  # type: ignore[return-value]
     if cls is not Order:
         raise StoreError(f"a stored order reference cannot be read as {cls.__name__}")
     return order  # type: ignore[return-value]
