@@ -329,10 +329,12 @@ class OrderService:
         """Store customer query events (sent, opened, viewed, called) in one transaction."""
         return incidents.record_queries(self.runtime, events)
 
-    def query_events(self) -> list[QueryEvent]:
-        """Every stored customer query event, in time order."""
+    def query_events(
+        self, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[QueryEvent]:
+        """Stored customer query events in time order (those in ``[since, until)``)."""
         with self.store.transaction() as tx:
-            return incidents.read_queries(tx)
+            return incidents.read_queries(tx, since, until)
 
     # --- customers and paper slips (R9, R11) ---------------------------------------------
     def customer_status(self, token: str) -> CustomerStatus:

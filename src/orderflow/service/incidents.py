@@ -64,16 +64,36 @@ def write_query(tx: StoreTx, event: QueryEvent, seq: int) -> None:
     )
 
 
-def read_queries(tx: StoreTx, since: dt.datetime | None = None) -> list[QueryEvent]:
-    """Query events in time order."""
-    out = []
+def read_queries(
+    tx: StoreTx, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[QueryEvent]:
+    """Query events in time order, those in ``[since, until)`` when given.
+
+    A year holds hundreds of thousands; with ``until``, only the key ranges of that
+    window are read (keys start with the zero-padded instant), a day or so at a time.
+    """
     floor = to_micros(since) if since is not None else None
-    for _, body in tx.docs(QUERY):
+    if until is None:
+        rows = tx.docs(QUERY)
+    else:
+        lo = (floor or 0) // _BUCKET_US
+        rows = [row for bucket in range(lo, to_micros(until) // _BUCKET_US + 1)
+                for row in tx.docs(QUERY, f"{bucket:09d}", limit=_NO_LIMIT)]  # fmt: skip
+    out = []
+    for _, body in rows:
         order_id, kind, at, shown = body.split("|")
         if floor is not None and int(at) < floor:
             continue
+        if until is not None and int(at) >= to_micros(until):
+            continue
         out.append(QueryEvent(order_id, kind, from_micros(int(at)), shown or None))
     return out
+
+
+_BUCKET_US = 10**11
+"""Query keys are 20-digit instants; their first 9 digits name a window of ~28 hours."""
+_NO_LIMIT = 2**31 - 1
+"""A window's listing is read once and not kept in the store's cache (``limit=``)."""
 
 
 # --- use cases --------------------------------------------------------------------------
