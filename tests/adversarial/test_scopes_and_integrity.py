@@ -55,6 +55,12 @@ def test_every_read_path_checks_the_actor(svc: OrderService) -> None:
     assert len(svc.incidents(actor=A)) == 1
 
 
+@pytest.mark.parametrize("key", ["check.credit", "risk.flags", "risk.flag.typhoon_route"])
+def test_callers_cannot_forge_the_services_check_or_risk_keys(svc: OrderService, key: str) -> None:
+    with pytest.raises(InputError, match="written by orderflow itself"):
+        svc.submit(draft(), actor=A, context={key: "pass"})
+
+
 def test_a_factory_cannot_drain_another_factorys_warehouse(svc: OrderService) -> None:
     for factory in ("NB1", "SZ1"):
         svc.put_warehouse(factory)

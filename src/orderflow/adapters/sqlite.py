@@ -237,8 +237,6 @@ class _SqliteTx:
 
     def _update_lists(self, kind: str, key: str, body: str | None) -> None:
         """Keep cached listings of ``kind`` right after a write (``None`` = deleted)."""
-        if kind not in self._cache.list_kinds:
-            return
         for (k, prefix), rows in self._lists.items():
             if k != kind or not key.startswith(prefix):
                 continue
@@ -452,12 +450,14 @@ class _SqliteTx:
     def put_doc(self, kind: str, key: str, body: str) -> None:
         self._set(self._docs, (kind, key), body)
         self._q_docs.append(((kind, key), body))
-        self._update_lists(kind, key, body)
+        if kind in self._cache.list_kinds:  # checked here: ~25 writes an order
+            self._update_lists(kind, key, body)
 
     def delete_doc(self, kind: str, key: str) -> None:
         self._set(self._docs, (kind, key), None)
         self._q_docs.append(((kind, key), None))
-        self._update_lists(kind, key, None)
+        if kind in self._cache.list_kinds:
+            self._update_lists(kind, key, None)
 
     def docs(
         self, kind: str, prefix: str = "", *, limit: int | None = None
@@ -666,7 +666,7 @@ class SqliteStore:
         self, *, on_unreadable: Callable[[UnreadableRow], None] | None = None
     ) -> Iterator[Order]:
         """Every stored order, streamed."""
-        rows = self._read(f"SELECT {', '.join(COLUMNS)} FROM orders", ())
+        rows = self._stream(f"SELECT {', '.join(COLUMNS)} FROM orders", ())
         return orders_from_rows(rows, on_unreadable)
 
     def orders_due(
@@ -681,6 +681,22 @@ class SqliteStore:
             (to_micros(before),),
         )
         return orders_from_rows(rows, on_unreadable)
+
+    def _stream(self, sql: str, params: tuple[object, ...]) -> Iterator[tuple[Any, ...]]:
+        """Rows of a long read, a batch at a time (a year's orders are never all held);
+        a private connection, so the caller may write while it iterates."""
+        if self._shared_memory or getattr(self._local, "tx", None) is not None:
+            yield from self._read(sql, params)  # in memory, or must see its own writes
+            return
+        conn = self._connect()
+        try:
+            cursor = conn.execute(sql, params)
+            while rows := cursor.fetchmany(2_000):
+                yield from rows
+        except sqlite3.Error as exc:
+            raise _store_error(exc, "reading") from exc
+        finally:
+            conn.close()
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         current: _SqliteTx | None = getattr(self._local, "tx", None)

@@ -107,7 +107,7 @@ def check_context(context: Any) -> dict[str, str]:
                 f"context key {key!r:.40} must be lower-case ASCII letters, digits, '_', '.' "
                 "or '-', starting with a letter, at most 40 characters"
             )
-        if key in SERVICE_CONTEXT_KEYS or key.startswith("check."):
+        if key in SERVICE_CONTEXT_KEYS or key.startswith(("check.", "risk.")):
             raise InputError(
                 f"context key {key!r} is written by orderflow itself; use another name "
                 "(e.g. 'note' or 'operator')"

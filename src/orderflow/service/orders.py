@@ -140,12 +140,26 @@ def submit(
                   link_token=token)  # fmt: skip
         return Submission(order, checks, token, flags)
 
-    args = attrs.asdict(draft, recurse=True) if idempotency_key else {}
+    args = _draft_args(draft) if idempotency_key else {}
     if draft.order_id is None:
         args.pop("order_id", None)  # fingerprints of drafts without an id stay as they were
     if caller_context:
         args["ctx"] = caller_context
     return rt.once(idempotency_key, "submit", args, body, Submission, actor=actor)
+
+
+_DRAFT_FIELDS = tuple(f.name for f in attrs.fields(OrderDraft))
+_LINE_FIELDS = tuple(f.name for f in attrs.fields(OrderLine))
+
+
+def _draft_args(draft: OrderDraft) -> dict[str, Any]:
+    """``attrs.asdict(draft, recurse=True)``, the fingerprint's arguments since 0.1, built
+    without attrs' generic walk (a third of a keyed submission's fingerprint time)."""
+    args = {name: getattr(draft, name) for name in _DRAFT_FIELDS}
+    args["lines"] = tuple(
+        {name: getattr(line, name) for name in _LINE_FIELDS} for line in draft.lines
+    )
+    return args
 
 
 def _refuse_duplicates(tx: StoreTx, draft: OrderDraft) -> None:
