@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderflow.audit import (
+    Checkpoint,
     MerkleTree,
     decode,
     leaf_hash,
@@ -27,12 +28,32 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 def detected(stored: list[bytes], with_checkpoint: bool = True) -> TamperDetected:
+    checkpoint = CHECKPOINT if with_checkpoint else None
     with pytest.raises(TamperDetected) as info:
-        verify_log(stored, CHECKPOINT if with_checkpoint else None)
+        verify_log(stored, checkpoint)
     err = info.value
+    # streamed as a store streams it (one pass, read again to diagnose): the same answer
+    with pytest.raises(TamperDetected) as streamed:
+        verify_log(iter(stored), checkpoint, reread=lambda: (stored, None))
+    assert (streamed.value.kind, streamed.value.first_bad_index) == (
+        err.kind,
+        err.first_bad_index,
+    )
     assert err.kind in KINDS
     assert 0 <= err.first_bad_index <= len(STORED)
     return err
+
+
+@FAST
+@given(st.lists(st.integers(0, len(STORED)), max_size=4))
+def test_a_streamed_log_verifies_as_the_whole_log(sizes: list[int]) -> None:
+    tree = MerkleTree([leaf_hash(d) for d in STORED])
+    trusted = [Checkpoint(CHECKPOINT.origin, n, tree.root(n)) for n in sizes]
+    whole = verify_log(STORED, checkpoints=trusted)
+    leaves = [leaf_hash(d) for d in STORED]
+    streamed = verify_log(iter(STORED), checkpoints=trusted, stored_leaves=iter(leaves),
+                          reread=lambda: (STORED, leaves))  # fmt: skip
+    assert streamed == whole == CHECKPOINT
 
 
 @FAST

@@ -31,7 +31,7 @@ from orderflow.audit.entry import (
     entry_link,
     next_entry,
 )
-from orderflow.audit.merkle import MerkleTree, _build_levels, _root_from_levels
+from orderflow.audit.merkle import CompactRange, MerkleTree, _build_levels, _root_from_levels
 from orderflow.exceptions import InputError, TamperDetected
 
 __all__ = ["AuditLog", "verify_log"]
@@ -188,22 +188,27 @@ def verify_log(
     which catches a changed entry even where no later entry links to it.
 
     With ``reread``, ``stored`` (and ``stored_leaves``) may be one-pass streams
-    (chunks read from a store): only the leaf hashes are kept, and ``reread()``
-    (the whole log and its stored leaves again, as sequences) is called only when
-    something fails, to name the first bad entry.
+    (chunks read from a store): only the chain heads and a compact range of the tree
+    are kept (the roots at the checkpoints' sizes are taken on the way), and
+    ``reread()`` (the whole log and its stored leaves again, as sequences) is called
+    only when something fails, to name the first bad entry.
 
     Raises :class:`~orderflow.exceptions.TamperDetected` with the first bad
     index and a ``kind``: ``edited``, ``missing``, ``reordered``,
     ``duplicated``, ``truncated`` or ``root_mismatch``.
     """
+    trusted = sorted(
+        [*checkpoints, *([expected_checkpoint] if expected_checkpoint else [])],
+        key=lambda c: c.size,
+    )
     if reread is not None and not isinstance(stored, list):
-        streamed = _streamed(stored, stored_leaves)
+        streamed = _streamed(stored, stored_leaves, {cp.size for cp in trusted})
         if streamed is None:  # something is wrong: diagnose it on the whole log
             data, kept = reread()
             return verify_log(list(data), expected_checkpoint, checkpoints=checkpoints,
                               origin=origin, stored_leaves=kept)  # fmt: skip
-        leaves, first = streamed
-        return _check_roots(leaves, expected_checkpoint, checkpoints, origin, first)
+        size, roots, first = streamed
+        return _check_roots(size, roots.__getitem__, trusted, expected_checkpoint, origin, first)
     data = stored if isinstance(stored, list) else list(stored)
     sha = hashlib.sha256
     leaves = [sha(b"\x00" + d).digest() for d in data]
@@ -221,15 +226,19 @@ def verify_log(
         raise found
     if leaf_error is not None:
         raise leaf_error
-    return _check_roots(leaves, expected_checkpoint, checkpoints, origin, data[0] if data else None)
+    levels = _build_levels(leaves)
+    return _check_roots(len(data), lambda n: _root_from_levels(levels, n), trusted,
+                        expected_checkpoint, origin, data[0] if data else None)  # fmt: skip
 
 
 def _streamed(
-    stored: Iterable[bytes], stored_leaves: Iterable[bytes] | None
-) -> tuple[list[bytes], bytes | None] | None:
-    """One pass over a streamed log: its leaf hashes and first entry, or ``None`` if an
-    entry breaks its chain or differs from its stored leaf (the caller diagnoses)."""
-    leaves: list[bytes] = []
+    stored: Iterable[bytes], stored_leaves: Iterable[bytes] | None, sizes: set[int]
+) -> tuple[int, dict[int, bytes], bytes | None] | None:
+    """One pass over a streamed log: its size, its roots at ``sizes`` and at its end, and
+    its first entry; ``None`` if an entry breaks its chain or differs from its stored
+    leaf (the caller diagnoses on the whole log)."""
+    tree = CompactRange()
+    roots: dict[int, bytes] = {0: tree.root()} if 0 in sizes else {}
     first: list[bytes] = []
     mismatch: list[int] = []
     sha = hashlib.sha256
@@ -239,34 +248,33 @@ def _streamed(
         for d in stored:
             leaf = sha(b"\x00" + d).digest()
             if kept is not None and next(kept, None) != leaf:
-                mismatch.append(len(leaves))
+                mismatch.append(tree.size)
                 return
-            if not leaves:
+            if not first:
                 first.append(d)
-            leaves.append(leaf)
+            tree.append(leaf)
+            if tree.size in sizes:
+                roots[tree.size] = tree.root()
             yield d, leaf
 
     if _fast_chain_check(hashed()) is not None or mismatch:
         return None
     if kept is not None and next(kept, None) is not None:
         return None  # more stored leaves than entries
-    return leaves, (first[0] if first else None)
+    roots[tree.size] = tree.root()
+    return tree.size, roots, (first[0] if first else None)
 
 
 def _check_roots(
-    leaves: list[bytes],
+    size: int,
+    root_at: Callable[[int], bytes],
+    trusted: list[Checkpoint],
     expected_checkpoint: Checkpoint | None,
-    checkpoints: Iterable[Checkpoint],
     origin: str | None,
     first: bytes | None,
 ) -> Checkpoint:
-    """Compare the tree of ``leaves`` with every trusted checkpoint; the log's own."""
-    size = len(leaves)
-    trusted = sorted(
-        [*checkpoints, *([expected_checkpoint] if expected_checkpoint else [])],
-        key=lambda c: c.size,
-    )
-    levels = _build_levels(leaves)
+    """Compare the log's roots (``root_at(n)``: the root of its first ``n`` entries) with
+    every trusted checkpoint, smallest first; return the log's own checkpoint."""
     verified = 0
     for cp in trusted:
         if cp.size > size:
@@ -276,7 +284,7 @@ def _check_roots(
                 f"the log has {size} entries but checkpoint {cp.origin} commits to "
                 f"{cp.size}; entries were deleted or cut off",
             )
-        if _root_from_levels(levels, cp.size) != cp.root:
+        if root_at(cp.size) != cp.root:
             raise TamperDetected(
                 verified,
                 "root_mismatch",
@@ -292,7 +300,7 @@ def _check_roots(
         name = _origin_of(first)
     else:
         raise InputError("an empty log has no origin: pass origin= or expected_checkpoint=")
-    return Checkpoint(name, size, _root_from_levels(levels, size))
+    return Checkpoint(name, size, root_at(size))
 
 
 def _leaf_mismatch(
