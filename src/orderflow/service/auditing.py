@@ -11,7 +11,7 @@ included, when no signed checkpoint was published outside it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 
 from orderflow.audit import (
     AuditLog,
@@ -32,23 +32,13 @@ from orderflow.service.checkpoints import (
     Checkpointer,
     StoredCheckpoint,
     StoreProofSource,
+    in_chunks,
     sign_checkpoint,
     stored_checkpoints,
 )
 from orderflow.service.codec import decoded_chain, replay_entries, status_timeline
 
 __all__ = ["AuditReader"]
-
-
-_CHUNK = 20_000
-"""Entries read per query when the whole log is streamed (verification)."""
-
-
-def _chunked(read: Callable[[int, int], list[bytes]], size: int) -> Iterator[bytes]:
-    """The first ``size`` stored values, ``_CHUNK`` per read: a year's log is verified
-    without holding its bytes at once."""
-    for start in range(0, size, _CHUNK):
-        yield from read(start, min(start + _CHUNK, size))
 
 
 class AuditReader:
@@ -121,11 +111,11 @@ class AuditReader:
                 )  # fmt: skip
         size = self.store.audit_size()
         checkpoint = verify_log(
-            _chunked(self.store.audit_entries, size),
+            in_chunks(self.store.audit_entries, 0, size),
             expected,
             checkpoints=[cp.checkpoint for cp in stored],
             origin=self.store.origin,
-            stored_leaves=_chunked(self.store.audit_leaves, size),
+            stored_leaves=in_chunks(self.store.audit_leaves, 0, size),
             reread=lambda: (self.store.audit_entries(0, size), self.store.audit_leaves(0, size)),
         )
         if deep:

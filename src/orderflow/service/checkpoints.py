@@ -16,6 +16,7 @@ digits), hold them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 
 import attrs
 
@@ -103,6 +104,17 @@ def _put(store: Store, stored: StoredCheckpoint) -> None:
         tx.put_doc(CHECKPOINT, _key(stored.size), to_json(stored))
 
 
+CHUNK = 20_000
+"""Entries (or leaves) read per query when a long stretch of the log is streamed."""
+
+
+def in_chunks(read: Callable[[int, int], list[bytes]], start: int, stop: int) -> Iterator[bytes]:
+    """Stored values ``[start, stop)``, :data:`CHUNK` per read: a year's log is never
+    held at once."""
+    for first in range(start, stop, CHUNK):
+        yield from read(first, min(first + CHUNK, stop))
+
+
 class Checkpointer:
     """Stores checkpoints of one store's log as it grows (one per service)."""
 
@@ -136,7 +148,7 @@ class Checkpointer:
             current = CompactRange.from_nodes(latest.size, [bytes.fromhex(h) for h in latest.range])
         if current is None:
             current = CompactRange()
-        for leaf in self.store.audit_leaves(current.size):
+        for leaf in in_chunks(self.store.audit_leaves, current.size, self.store.audit_size()):
             current.append(leaf)
         self._range = current
         if latest is not None and latest.size == current.size:
