@@ -31,6 +31,7 @@ from orderflow.exceptions import (
     TamperDetected,
     TransitionRefused,
     UnknownAddress,
+    UnreadableRow,
     WorkflowError,
 )
 
@@ -162,6 +163,7 @@ __all__ = [
     "TamperDetected",
     "TransitionRefused",
     "UnknownAddress",
+    "UnreadableRow",
     "Workflow",
     "WorkflowDefinition",
     "WorkflowError",
