@@ -547,7 +547,7 @@ def test_a_forked_child_leaves_the_parents_connections_alone(pg_store: PostgresS
     with pg_store.transaction() as tx:  # the same pooled session still works
         assert [k for k, _ in tx.docs("k")] == ["child", "parent"]
         child_pid = int(tx.get_doc("k", "child") or 0)
-    assert _backend_pids(pg_store) == before
+    assert before <= _backend_pids(pg_store)  # the pool may have grown, never lost one
     assert child_pid not in before  # the child opened its own session
 
 

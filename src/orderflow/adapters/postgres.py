@@ -145,11 +145,6 @@ _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _COLS = ", ".join(COLUMNS)
 _SELECT_ORDER = f"SELECT {_COLS} FROM orders WHERE id = %s"
 _SELECT_ORDER_LOCKED = _SELECT_ORDER + " FOR UPDATE"
-_UPDATE_ORDER = (
-    "UPDATE orders SET "
-    + ", ".join(f"{c} = %s" for c in COLUMNS[1:])
-    + " WHERE id = %s AND version = %s"
-)
 _SELECT_DOC = "SELECT body FROM docs WHERE kind = %s AND key = %s"
 _INTEGRATE_BATCH = """UPDATE audit_log a SET idx = %s + t.rn
     FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn
@@ -187,19 +182,55 @@ def _error(exc: Exception, what: str, key: str = "?", version: int = -1) -> Stor
     return err
 
 
-_INSERT_ORDER = f"INSERT INTO orders ({_COLS}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
-_UPDATE_STATE = (
-    "UPDATE orders SET "
-    + ", ".join(f"{c} = %s" for c in STATE_COLUMNS)
-    + " WHERE id = %s AND version = %s"
+# The queued writes go out as one statement per table over arrays (unnest): one message
+# however many rows, where executemany sends one per row.
+_BIGINT_COLUMNS = {"version", "created_at", "stage_entered_at", "deadline"}
+_ORDER_TYPES = {c: "bigint" if c in _BIGINT_COLUMNS else "text" for c in COLUMNS}
+
+
+def _unnest(columns: Sequence[str], types: dict[str, str]) -> str:
+    arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
+    return f"unnest({arrays}) AS v({', '.join(columns)})"
+
+
+_INSERT_ORDERS = f"INSERT INTO orders ({_COLS}) SELECT * FROM {_unnest(COLUMNS, _ORDER_TYPES)}"
+_UPDATE_ORDERS = (
+    "UPDATE orders o SET "
+    + ", ".join(f"{c} = v.{c}" for c in COLUMNS[1:])
+    + f" FROM {_unnest((*COLUMNS, 'expected'), {**_ORDER_TYPES, 'expected': 'bigint'})}"
+    + " WHERE o.id = v.id AND o.version = v.expected"
 )
-_UPSERT_DOC = (
-    "INSERT INTO docs (kind, key, body) VALUES (%s, %s, %s) "
-    "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body"
+_STATE_COLS = (*STATE_COLUMNS, "id", "expected")
+_UPDATE_STATES = (
+    "UPDATE orders o SET "
+    + ", ".join(f"{c} = v.{c}" for c in STATE_COLUMNS)
+    + f" FROM {_unnest(_STATE_COLS, {**_ORDER_TYPES, 'expected': 'bigint'})}"
+    + " WHERE o.id = v.id AND o.version = v.expected"
 )
-_DELETE_DOC = "DELETE FROM docs WHERE kind = %s AND key = %s"
-_INSERT_AUDIT = "INSERT INTO audit_log (chain, seq, leaf, data) VALUES (%s, %s, %s, %s)"
-_INSERT_IDEM = "INSERT INTO idempotency (key, fingerprint, result) VALUES (%s, %s, %s)"
+_TEXT3 = {"kind": "text", "key": "text", "body": "text"}
+_UPSERT_DOCS = (
+    "INSERT INTO docs (kind, key, body) SELECT * FROM "
+    + _unnest(("kind", "key", "body"), _TEXT3)
+    + " ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body"
+)
+_DELETE_DOCS = (
+    "DELETE FROM docs d USING " + _unnest(("kind", "key"), _TEXT3) + " "
+    "WHERE d.kind = v.kind AND d.key = v.key"
+)
+_INSERT_AUDITS = "INSERT INTO audit_log (chain, seq, leaf, data) SELECT * FROM " + _unnest(
+    ("chain", "seq", "leaf", "data"),
+    {"chain": "text", "seq": "bigint", "leaf": "bytea", "data": "bytea"},
+)
+_INSERT_IDEMS = "INSERT INTO idempotency (key, fingerprint, result) SELECT * FROM " + _unnest(
+    ("key", "fingerprint", "result"), {"key": "text", "fingerprint": "text", "result": "text"}
+)
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as one list per column (the arrays of an unnest)."""
+    return [list(col) for col in zip(*rows, strict=True)]
+
+
 _SELECT_DOCS = "SELECT key, body FROM docs WHERE kind = %s AND key = ANY(%s)"
 _LOCK_DOCS = _SELECT_DOCS + " ORDER BY key FOR UPDATE"
 _LOCK_KEYS = (  # in key order, as the rows are locked: two creators cannot deadlock
@@ -303,24 +334,46 @@ class _PgTx(WriteBehindTx):
                 raise ConcurrencyConflict("?", -1, "an order row changed since it was read")
 
     def _write(self, part: Slice) -> None:
-        cur = self._c.cursor()
+        conn = self._c
         if part.upserts:
-            cur.executemany(_UPSERT_DOC, part.upserts)
+            conn.execute(_UPSERT_DOCS, _columns(part.upserts))
         if part.deletes:
-            cur.executemany(_DELETE_DOC, part.deletes)
+            conn.execute(_DELETE_DOCS, _columns(part.deletes))
         if part.inserts:
-            cur.executemany(_INSERT_ORDER, [order_to_row(o) for o in part.inserts])
-        full = [(*order_to_row(o)[1:], o.id, v) for o, v in part.full]
-        state = [state_row(o, v) for o, v in part.state]
-        for sql, rows in ((_UPDATE_ORDER, full), (_UPDATE_STATE, state)):
-            if rows:
-                counted = self._c.cursor()
-                counted.executemany(sql, rows)
-                self._checks.append((counted, len(rows)))
+            conn.execute(_INSERT_ORDERS, _columns([order_to_row(o) for o in part.inserts]))
+        if part.full:
+            rows = [(*order_to_row(o), v) for o, v in part.full]
+            self._checks.append((conn.execute(_UPDATE_ORDERS, _columns(rows)), len(rows)))
+        if part.state:
+            rows = [state_row(o, v) for o, v in part.state]
+            self._checks.append((conn.execute(_UPDATE_STATES, _columns(rows)), len(rows)))
         if part.audit:
-            cur.executemany(_INSERT_AUDIT, part.audit)
+            conn.execute(_INSERT_AUDITS, _columns(part.audit))
         if part.idem:
-            cur.executemany(_INSERT_IDEM, part.idem)
+            conn.execute(_INSERT_IDEMS, _columns(part.idem))
+
+    def _exists(self, order: Order) -> bool:
+        """Whether the id or number is taken, with one statement (the ``UNIQUE`` keys
+        still catch an order another writer commits meanwhile, at commit)."""
+        if self._orders.get(order.id) is not None:
+            return True
+        found = self._found.get(("number", order.number), False)
+        if isinstance(found, str):
+            return True
+        if found is None:  # a queued change moved the number away: ask the database
+            self.flush()
+        row = self._run(
+            "SELECT 1 FROM orders WHERE id = %s OR number = %s LIMIT 1",
+            (order.id, order.number),
+            "checking an order is new",
+            order.id,
+        ).fetchone()
+        return row is not None
+
+    def insert_order(self, order: Order) -> None:
+        super().insert_order(order)
+        # a new order's audit chain is empty (UNIQUE (chain, seq) checks it at commit)
+        self._heads.setdefault(order.id, None)
 
     # --- reads --------------------------------------------------------------------------
     def _fetch_order(self, order_id: str, for_update: bool) -> Order | None:
@@ -365,14 +418,15 @@ class _PgTx(WriteBehindTx):
         if for_update and len(found) < len(key_list):
             # nothing to lock yet: serialise the writers that will create them by key
             absent = [k for k in key_list if k not in found]
-            self._run(
-                _LOCK_KEYS,
-                ([f"{self._lock_prefix}{kind}\x1f{k}" for k in absent],),
-                "locking document keys",
-                f"{kind}/{absent[0]}",
-            ).fetchall()
-            rows = self._run(sql, (kind, absent), what).fetchall()
-            found.update((str(k), str(b)) for k, b in rows)
+            names = [f"{self._lock_prefix}{kind}\x1f{k}" for k in absent]
+            try:
+                with self._c.pipeline():  # lock the keys, then read again: one round trip
+                    self._c.execute(_LOCK_KEYS, (names,))
+                    cur = self._c.execute(sql, (kind, absent))
+            except self._error as exc:
+                self._broken = True
+                raise _error(exc, "locking document keys", f"{kind}/{absent[0]}") from exc
+            found.update((str(k), str(b)) for k, b in cur.fetchall())
         return found
 
     def _fetch_listing(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:

@@ -158,9 +158,11 @@ class WriteBehindTx:
         # savepoint rollback restores the values its writes replaced
         self._undo: list[tuple[dict[Any, Any], Any, Any]] = []
         # idempotency records and findable order fields written but maybe not flushed
-        self._idem: dict[str, tuple[str, str]] = {}
+        self._idem: dict[str, tuple[str, str] | None] = {}
         self._found: dict[tuple[str, str], str | None] = {}
-        # rows this transaction locked, and rows it wrote (its value beats a fresh read)
+        # rows this transaction locked, and rows it wrote: a read for update of those
+        # returns the queued value without a lock (a blind write is last-writer-wins
+        # anyway; the write itself locks the row when it is flushed)
         self._locked: dict[Any, bool] = {}
         self._written: dict[Any, bool] = {}
 
@@ -299,14 +301,15 @@ class WriteBehindTx:
     def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
         cached = self._orders.get(order_id, _MISS)
         if cached is not _MISS and not (
-            for_update and self._locking and order_id not in self._locked
+            for_update
+            and self._locking
+            and order_id not in self._locked
+            and order_id not in self._written  # inserted, or updated after a version check
         ):
             return cached  # type: ignore[return-value]
         order = self._fetch_order(order_id, for_update and self._locking)
         if for_update and self._locking:
             self._set(self._locked, order_id, True)
-            if order_id in self._written:  # our queued change is newer than the row
-                return cached  # type: ignore[return-value]
         self._orders[order_id] = order
         return order
 
@@ -336,10 +339,14 @@ class WriteBehindTx:
             if value:
                 self._set(self._found, (field, value), new.id)
 
-    def insert_order(self, order: Order) -> None:
-        if self.get_order(order.id) is not None or (
+    def _exists(self, order: Order) -> bool:
+        """Whether an order with ``order``'s id or number exists already."""
+        return self.get_order(order.id) is not None or (
             self.find_order_id("number", order.number) is not None
-        ):
+        )
+
+    def insert_order(self, order: Order) -> None:
+        if self._exists(order):
             raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists")
         self._index(None, order)
         self._set(self._orders, order.id, order)
@@ -387,10 +394,12 @@ class WriteBehindTx:
 
     # --- idempotency --------------------------------------------------------------------
     def get_idempotent(self, key: str) -> tuple[str, str] | None:
-        queued = self._idem.get(key)
-        if queued is not None:
-            return queued
-        return self._fetch_idem(key)
+        known = self._idem.get(key, _MISS)
+        if known is not _MISS:
+            return known  # type: ignore[return-value]
+        stored = self._fetch_idem(key)
+        self._idem[key] = stored  # a read: no undo (a rollback cannot unstore it)
+        return stored
 
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
         if self.get_idempotent(key) is not None:
@@ -400,9 +409,10 @@ class WriteBehindTx:
 
     # --- documents ----------------------------------------------------------------------
     def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
-        cached = self._docs.get((kind, key), _MISS)
+        k = (kind, key)
+        cached = self._docs.get(k, _MISS)
         if cached is not _MISS and not (
-            for_update and self._locking and (kind, key) not in self._locked
+            for_update and self._locking and k not in self._locked and k not in self._written
         ):
             return cached  # type: ignore[return-value]
         return self._load_docs(kind, (key,), for_update).get(key)
@@ -418,8 +428,9 @@ class WriteBehindTx:
         out: dict[str, str] = {}
         missing: list[str] = []
         for key in wanted:
-            cached = docs.get((kind, key), _MISS)
-            if cached is _MISS or (lock and (kind, key) not in self._locked):
+            k = (kind, key)
+            cached = docs.get(k, _MISS)
+            if cached is _MISS or (lock and k not in self._locked and k not in self._written):
                 missing.append(key)
             elif cached is not None:
                 out[key] = cached  # type: ignore[assignment]
@@ -438,9 +449,6 @@ class WriteBehindTx:
             k = (kind, key)
             if lock:
                 self._set(self._locked, k, True)
-                if k in self._written:  # our queued write is newer than the row
-                    out[key] = self._docs.get(k)
-                    continue
             body = fetched.get(key)
             if lock and k in self._docs and self._docs[k] != body:
                 self._update_lists(kind, key, body)  # moved on since we listed it
