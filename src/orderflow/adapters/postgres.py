@@ -189,7 +189,7 @@ _ORDER_TYPES = {c: "bigint" if c in _BIGINT_COLUMNS else "text" for c in COLUMNS
 
 
 def _unnest(columns: Sequence[str], types: dict[str, str]) -> str:
-    arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
+    arrays = ", ".join(f"%b::{types[c]}[]" for c in columns)  # binary: no escaping
     return f"unnest({arrays}) AS v({', '.join(columns)})"
 
 
