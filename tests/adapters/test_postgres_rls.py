@@ -121,3 +121,24 @@ def test_a_plant_role_writes_and_integrates_its_audit_entries(
         postgres_url, f'SELECT factory_id FROM "{admin.schema}".orders WHERE id = %s', (order.id,)
     )
     assert rows == [("A",)]
+
+
+def test_connect_opens_a_plant_scoped_store_from_the_url(
+    pg_store_factory: Factory, postgres_url: str, plant_roles: dict[str, str]
+) -> None:
+    from urllib.parse import urlsplit
+
+    from orderflow.bootstrap import connect
+
+    admin = pg_store_factory()
+    admin.register_plant_role(plant_roles["B"], "B")
+    parts = urlsplit(postgres_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    url = f"postgresql://{plant_roles['B']}@{host}{parts.path}?schema={admin.schema}"
+    service = connect(f"{url}&factory=B", number_prefix="PB")
+    try:
+        assert getattr(service.store, "factory", None) == "B"
+    finally:
+        service.store.close()
+    with pytest.raises(StoreError, match="not the role of plant 'A'"):
+        connect(f"{url}&factory=A")
