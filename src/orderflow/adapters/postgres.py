@@ -146,6 +146,7 @@ _COLS = ", ".join(COLUMNS)
 _SELECT_ORDER = f"SELECT {_COLS} FROM orders WHERE id = %s"
 _SELECT_ORDER_LOCKED = _SELECT_ORDER + " FOR UPDATE"
 _SELECT_DOC = "SELECT body FROM docs WHERE kind = %s AND key = %s"
+_SELECT_HEAD = "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1"
 _INTEGRATE_BATCH = """UPDATE audit_log a SET idx = %s + t.rn
     FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn
           FROM audit_log WHERE idx IS NULL ORDER BY id LIMIT %s) t
@@ -277,6 +278,23 @@ class _PgTx(WriteBehindTx):
             self._broken = True
             raise _error(exc, what, key) from exc
 
+    def _pipelined(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], what: str, key: str = "?"
+    ) -> list[psycopg.Cursor[Any]]:
+        """Send ``statements`` (after ``BEGIN`` if not yet sent) in one round trip."""
+        if self._broken:
+            raise StoreError("this transaction already failed; it can only roll back")
+        try:
+            with self._c.pipeline():
+                if not self._begun:
+                    self._c.execute(_BEGIN)
+                cursors = [self._c.execute(sql, params) for sql, params in statements]
+            self._begun = True
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, what, key) from exc
+        return cursors
+
     def _exec(self, sql: str) -> None:
         if not self._broken:  # after a failure the whole transaction rolls back anyway
             self._run(sql, (), "handling a savepoint")
@@ -377,9 +395,24 @@ class _PgTx(WriteBehindTx):
 
     # --- reads --------------------------------------------------------------------------
     def _fetch_order(self, order_id: str, for_update: bool) -> Order | None:
-        sql = _SELECT_ORDER_LOCKED if for_update else _SELECT_ORDER
-        row = self._run(sql, (order_id,), "reading an order", order_id).fetchone()
-        return None if row is None else order_from_row(row)
+        if not for_update or order_id in self._heads:
+            sql = _SELECT_ORDER_LOCKED if for_update else _SELECT_ORDER
+            row = self._run(sql, (order_id,), "reading an order", order_id).fetchone()
+            return None if row is None else order_from_row(row)
+        # an order is locked to be changed, and a change appends to its audit chain:
+        # read the chain's head in the same round trip, after the lock is held (a
+        # separate statement, so it sees what the previous lock holder committed)
+        order_cur, head_cur = self._pipelined(
+            ((_SELECT_ORDER_LOCKED, (order_id,)), (_SELECT_HEAD, (order_id,))),
+            "locking an order",
+            order_id,
+        )
+        row = order_cur.fetchone()
+        head = head_cur.fetchone()
+        if row is None:
+            return None
+        self._heads[order_id] = None if head is None else ChainHead(int(head[0]), bytes(head[1]))
+        return order_from_row(row)
 
     def _fetch_order_id(self, field: str, value: str) -> str | None:
         row = self._run(
@@ -392,7 +425,7 @@ class _PgTx(WriteBehindTx):
 
     def _fetch_head(self, chain: str) -> ChainHead | None:
         row = self._run(
-            "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1",
+            _SELECT_HEAD,
             (chain,),
             "reading a chain head",
             chain,
@@ -419,13 +452,11 @@ class _PgTx(WriteBehindTx):
             # nothing to lock yet: serialise the writers that will create them by key
             absent = [k for k in key_list if k not in found]
             names = [f"{self._lock_prefix}{kind}\x1f{k}" for k in absent]
-            try:
-                with self._c.pipeline():  # lock the keys, then read again: one round trip
-                    self._c.execute(_LOCK_KEYS, (names,))
-                    cur = self._c.execute(sql, (kind, absent))
-            except self._error as exc:
-                self._broken = True
-                raise _error(exc, "locking document keys", f"{kind}/{absent[0]}") from exc
+            _, cur = self._pipelined(  # lock the keys, then read again: one round trip
+                ((_LOCK_KEYS, (names,)), (sql, (kind, absent))),
+                "locking document keys",
+                f"{kind}/{absent[0]}",
+            )
             found.update((str(k), str(b)) for k, b in cur.fetchall())
         return found
 
