@@ -821,3 +821,34 @@ def test_two_processes_race_10000_times_without_a_lost_update(
     for order_id, version in versions.items():
         chain = pg_store.audit_chain(order_id)
         assert [entry_link(d)[1] for _, d in chain] == list(range(version + 1))
+
+
+# --- master data cached between transactions ------------------------------------------------
+@pg
+def test_master_data_cache_sees_every_committed_change(pg_store_factory: Factory) -> None:
+    reader, writer = pg_store_factory(), pg_store_factory()
+    with writer.transaction() as tx:
+        tx.put_doc("product", "HV-1", "v1")
+        tx.put_doc("product", "HV-2", "w1")
+    with reader.transaction() as tx:
+        assert tx.get_doc("product", "HV-1") == "v1"
+        assert tx.docs("product") == [("HV-1", "v1"), ("HV-2", "w1")]
+    with reader.transaction() as tx:  # served from the process cache: no statement
+        assert tx.get_docs("product", ["HV-1", "HV-2", "HV-3"]) == {"HV-1": "v1", "HV-2": "w1"}
+    with writer.transaction() as tx:  # another process's commit moves the generation on
+        tx.put_doc("product", "HV-1", "v2")
+    with reader.transaction() as tx:
+        assert tx.get_doc("product", "HV-1") == "v2"
+        assert tx.docs("product") == [("HV-1", "v2"), ("HV-2", "w1")]
+    writer.execute_raw("DELETE FROM docs WHERE kind = 'product' AND key = 'HV-2'")  # raw SQL
+    with reader.transaction() as tx:
+        assert tx.get_doc("product", "HV-2") is None
+        tx.put_doc("product", "HV-3", "mine")  # own writes never reach the shared cache ...
+        assert tx.docs("product") == [("HV-1", "v2"), ("HV-3", "mine")]
+    with pytest.raises(RuntimeError), reader.transaction() as tx:
+        tx.put_doc("product", "HV-4", "rolled back")
+        assert tx.get_doc("product", "HV-4") == "rolled back"
+        raise RuntimeError("undo")
+    with reader.transaction() as tx:  # ... so a rolled-back one is not seen after
+        assert tx.get_doc("product", "HV-4") is None
+        assert tx.get_doc("product", "HV-3") == "mine"

@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["MIGRATIONS", "PostgresStore"]
+__all__ = ["MASTER_KINDS", "MIGRATIONS", "PostgresStore"]
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
@@ -124,6 +124,32 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             """CREATE POLICY plant_orders ON orders
                 USING (factory_id = (SELECT p.factory_id FROM plant_roles p
                                      WHERE p.role_name = current_user))""",
+        ),
+    ),
+    (
+        3,
+        "document generations: processes may cache master data between transactions",
+        (
+            """CREATE TABLE doc_generations (
+                kind TEXT PRIMARY KEY, gen BIGINT NOT NULL DEFAULT 0)""",
+            # every write of a tracked kind moves its generation on, in the same
+            # transaction (search_path fixed: raw SQL from any session keeps it right)
+            """CREATE FUNCTION bump_doc_generations() RETURNS trigger LANGUAGE plpgsql
+                SET search_path FROM CURRENT AS $$
+                BEGIN
+                    UPDATE doc_generations g SET gen = g.gen + 1
+                    WHERE g.kind IN (SELECT DISTINCT c.kind FROM changed c);
+                    RETURN NULL;
+                END $$""",
+            """CREATE TRIGGER docs_generation_insert AFTER INSERT ON docs
+                REFERENCING NEW TABLE AS changed
+                FOR EACH STATEMENT EXECUTE FUNCTION bump_doc_generations()""",
+            """CREATE TRIGGER docs_generation_update AFTER UPDATE ON docs
+                REFERENCING NEW TABLE AS changed
+                FOR EACH STATEMENT EXECUTE FUNCTION bump_doc_generations()""",
+            """CREATE TRIGGER docs_generation_delete AFTER DELETE ON docs
+                REFERENCING OLD TABLE AS changed
+                FOR EACH STATEMENT EXECUTE FUNCTION bump_doc_generations()""",
         ),
     ),
 )
@@ -240,6 +266,24 @@ _LOCK_KEYS = (  # in key order, as the rows are locked: two creators cannot dead
 )
 
 
+_SELECT_GENERATIONS = "SELECT kind, gen FROM doc_generations"
+MASTER_KINDS = ("component", "customer", "po", "product")
+"""Document kinds a :class:`PostgresStore` caches between transactions by default: the
+service's master data (components, customers, inbound purchase orders, products), read by
+every order and rarely written."""
+
+
+class _KindCache:
+    """One process's copy of the documents of one kind, valid at one generation."""
+
+    __slots__ = ("docs", "gen", "lists")
+
+    def __init__(self, gen: int) -> None:
+        self.gen = gen
+        self.docs: dict[str, str | None] = {}
+        self.lists: dict[str, list[tuple[str, str]]] = {}
+
+
 class _PgTx(WriteBehindTx):
     """One ``READ COMMITTED`` transaction on one pooled connection, with write-behind.
 
@@ -259,6 +303,8 @@ class _PgTx(WriteBehindTx):
         self._broken = False  # a statement failed: only a rollback is left
         self._checks: list[tuple[psycopg.Cursor[Any], int]] = []
         self._piped = False  # inside the commit's pipeline
+        self._gens: dict[str, int] | None = None  # tracked kinds' generations at BEGIN
+        self._dirty: set[str] = set()  # kinds this transaction wrote
 
     # --- statements ---------------------------------------------------------------------
     def _run(
@@ -266,14 +312,10 @@ class _PgTx(WriteBehindTx):
     ) -> psycopg.Cursor[Any]:
         if self._broken:
             raise StoreError("this transaction already failed; it can only roll back")
+        if not self._begun:  # BEGIN rides with the first statement
+            return self._pipelined(((sql, params),), what, key)[0]
         try:
-            if self._begun:
-                return self._c.execute(sql, params)
-            with self._c.pipeline():  # BEGIN rides with the first statement
-                self._c.execute(_BEGIN)
-                cur = self._c.execute(sql, params)
-            self._begun = True
-            return cur
+            return self._c.execute(sql, params)
         except self._error as exc:
             self._broken = True
             raise _error(exc, what, key) from exc
@@ -284,16 +326,43 @@ class _PgTx(WriteBehindTx):
         """Send ``statements`` (after ``BEGIN`` if not yet sent) in one round trip."""
         if self._broken:
             raise StoreError("this transaction already failed; it can only roll back")
+        gens = None
         try:
             with self._c.pipeline():
                 if not self._begun:
                     self._c.execute(_BEGIN)
+                    if self._store.master_kinds:
+                        gens = self._c.execute(_SELECT_GENERATIONS)
                 cursors = [self._c.execute(sql, params) for sql, params in statements]
             self._begun = True
         except self._error as exc:
             self._broken = True
             raise _error(exc, what, key) from exc
+        if gens is not None:
+            self._gens = {str(k): int(g) for k, g in gens.fetchall()}
         return cursors
+
+    # --- master data cached between transactions ----------------------------------------
+    def _shared(self, kind: str) -> _KindCache | None:
+        """The process-wide cache of ``kind`` if this transaction may use it: the kind is
+        tracked, unchanged since the cache was filled (same generation as this
+        transaction saw when it began), and not written by this transaction."""
+        gens = self._gens
+        if gens is None or kind not in gens or kind in self._dirty:
+            return None
+        shared = self._store._shared
+        cache = shared.get(kind)
+        if cache is None or cache.gen != gens[kind]:
+            cache = shared[kind] = _KindCache(gens[kind])
+        return cache
+
+    def put_doc(self, kind: str, key: str, body: str) -> None:
+        self._dirty.add(kind)
+        super().put_doc(kind, key, body)
+
+    def delete_doc(self, kind: str, key: str) -> None:
+        self._dirty.add(kind)
+        super().delete_doc(kind, key)
 
     def _exec(self, sql: str) -> None:
         if not self._broken:  # after a failure the whole transaction rolls back anyway
@@ -442,6 +511,20 @@ class _PgTx(WriteBehindTx):
 
     def _fetch_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str]:
         what = "locking documents" if for_update else "reading documents"
+        shared = None if for_update else self._shared(kind)
+        if shared is not None:
+            known = shared.docs
+            missing = [k for k in keys if k not in known]
+            if missing:
+                fetched = self._fetch_docs_from_db(kind, missing, False, what)
+                for k in missing:
+                    known[k] = fetched.get(k)
+            return {k: b for k in keys if (b := known[k]) is not None}
+        return self._fetch_docs_from_db(kind, keys, for_update, what)
+
+    def _fetch_docs_from_db(
+        self, kind: str, keys: Sequence[str], for_update: bool, what: str
+    ) -> dict[str, str]:
         if len(keys) == 1 and not for_update:
             row = self._run(_SELECT_DOC, (kind, keys[0]), what).fetchone()
             return {} if row is None else {keys[0]: str(row[0])}
@@ -461,6 +544,15 @@ class _PgTx(WriteBehindTx):
         return found
 
     def _fetch_listing(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
+        shared = None if limit is not None else self._shared(kind)
+        if shared is None:
+            return self._list_from_db(kind, prefix, limit)
+        found = shared.lists.get(prefix)
+        if found is None:
+            found = shared.lists[prefix] = self._list_from_db(kind, prefix, None)
+        return list(found)
+
+    def _list_from_db(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
         end = _prefix_end(prefix)
         sql = "SELECT key, body FROM docs WHERE kind = %s AND key >= %s"
         params: list[object] = [kind, prefix]
@@ -503,6 +595,7 @@ class PostgresStore:
         connect_timeout: int = 10,
         batch_size: int = 10_000,
         factory: str | None = None,
+        master_kinds: Sequence[str] = MASTER_KINDS,
     ) -> None:
         if not _SCHEMA_RE.fullmatch(schema):
             raise InputError(
@@ -522,6 +615,8 @@ class PostgresStore:
         self._pool_size = pool_size
         self._pool_timeout = pool_timeout
         self.factory = factory
+        self.master_kinds = tuple(master_kinds)
+        self._shared: dict[str, _KindCache] = {}
         self._pool: ConnectionPool[Any] | None = None
         self._pool_pid = 0
         self._forked_pools: list[Any] = []  # a parent's pools, kept open in a fork child
@@ -532,6 +627,13 @@ class PostgresStore:
             self._migrate()
             if factory is not None:
                 self._check_factory(factory)
+            if self.master_kinds:
+                with self._connect() as conn:
+                    conn.execute(
+                        "INSERT INTO doc_generations (kind) SELECT unnest(%s::text[]) "
+                        "ON CONFLICT (kind) DO NOTHING",
+                        (list(self.master_kinds),),
+                    )
         except BaseException:
             self.close()
             raise
