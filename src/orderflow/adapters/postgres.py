@@ -4,20 +4,34 @@ Several plants, several application servers and several processes can share one
 PostgreSQL database: every plant (or plant group) keeps its tables in its own schema
 (``schema=``), and every write is an ordinary ``READ COMMITTED`` transaction.
 
-Write path (no table-wide lock anywhere)
-    * ``get_order(for_update=True)`` is ``SELECT ... FOR UPDATE``: it locks one order row.
-    * ``update_order`` is ``UPDATE ... WHERE id = %s AND version = %s``; when no row matches
-      (another writer moved the version on) it raises
-      :class:`~orderflow.exceptions.ConcurrencyConflict`: a lost update is impossible.
+Write path (no table-wide lock anywhere; write-behind, see :mod:`.writebehind`)
+    * Reads are answered from what the transaction already read or wrote; writes are
+      checked at once, cached and queued. At commit each table's queued rows go out as
+      one statement over arrays (``unnest``), all of them and ``COMMIT`` in one pipeline;
+      ``BEGIN`` rides with the first read. Master data (``master_kinds``) is cached
+      between transactions while its generation (``doc_generations``, moved on by a
+      trigger with every write of the kind) is unchanged.
+    * ``get_order(for_update=True)`` is ``SELECT ... FOR UPDATE`` (the chain head is read
+      in the same round trip); ``update_order`` is checked against it, and written as
+      ``UPDATE ... WHERE id = v.id AND version = v.expected`` whose row count is checked.
     * ``append_audit`` inserts into ``audit_log`` whose ``UNIQUE (chain, seq)`` turns two
       writers extending the same chain into a ``ConcurrencyConflict`` for the second.
-    * ``get_doc(for_update=True)`` is ``SELECT ... FOR UPDATE``; when the document does not
-      exist yet, a transaction-scoped advisory lock on its key serialises the writers
-      that want to create it. ``put_doc`` is an ``INSERT ... ON CONFLICT DO UPDATE``.
+    * ``get_doc``/``get_docs(for_update=True)`` is ``SELECT ... FOR UPDATE`` (keys in
+      order); when a document does not exist yet, a transaction-scoped advisory lock on
+      its key serialises the writers that want to create it. ``put_doc`` is an
+      ``INSERT ... ON CONFLICT DO UPDATE``.
     * Serialization failures, deadlocks, lock timeouts and unique violations become
-      ``ConcurrencyConflict`` (reload and retry); every other driver error becomes
+      ``ConcurrencyConflict`` (retry the whole transaction:
+      :func:`orderflow.retry_on_conflict`); every other driver error becomes
       :class:`~orderflow.exceptions.StoreError` with the psycopg error as ``__cause__``.
+      A statement the server refuses ends the whole transaction, even in a savepoint.
     * A nested :meth:`PostgresStore.transaction` in the same thread is a savepoint.
+
+Row-level security (R10)
+    ``orders`` has a policy keyed by ``factory_id``: a role registered with
+    :meth:`PostgresStore.register_plant_role` sees and writes only its plant's orders;
+    the schema's owner (the admin) is not subject to it. ``factory=`` opens a store that
+    must log in as that plant's role.
 
 Global log order: the integrator
     A writer cannot know the global index of its audit entry without serialising all
@@ -41,10 +55,10 @@ Global log order: the integrator
     entries only. ``chain_head`` (used under the order's row lock to build the next
     entry) sees the latest committed entry of a chain, integrated or not.
 
-Connections: a small built-in pool (``pool_size`` connections at most, opened on
-demand); a transaction holds one connection from ``BEGIN`` to ``COMMIT``. Reads outside
-a transaction borrow a connection for one statement. A forked child process opens its
-own connections and leaves the parent's sessions alone. The schema is versioned
+Connections: a ``psycopg_pool`` pool per process (``pool_size`` connections at most,
+opened on first use); a transaction holds one connection from ``BEGIN`` to ``COMMIT``.
+Reads outside a transaction borrow a connection for one statement. A forked child
+process opens its own pool and leaves the parent's sessions alone. The schema is versioned
 (``schema_migrations``), forward-only, and migrated under an advisory lock, so several
 processes may open the same schema at once.
 """
