@@ -845,10 +845,15 @@ def test_master_data_cache_sees_every_committed_change(pg_store_factory: Factory
         assert tx.get_doc("product", "HV-2") is None
         tx.put_doc("product", "HV-3", "mine")  # own writes never reach the shared cache ...
         assert tx.docs("product") == [("HV-1", "v2"), ("HV-3", "mine")]
-    with pytest.raises(RuntimeError), reader.transaction() as tx:
-        tx.put_doc("product", "HV-4", "rolled back")
-        assert tx.get_doc("product", "HV-4") == "rolled back"
-        raise RuntimeError("undo")
+
+    def write_then_fail() -> None:
+        with reader.transaction() as tx:
+            tx.put_doc("product", "HV-4", "rolled back")
+            assert tx.get_doc("product", "HV-4") == "rolled back"
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     with reader.transaction() as tx:  # ... so a rolled-back one is not seen after
         assert tx.get_doc("product", "HV-4") is None
         assert tx.get_doc("product", "HV-3") == "mine"
