@@ -438,6 +438,7 @@ class WriteBehindTx:
             for key, body in self._load_docs(kind, missing, for_update).items():
                 if body is not None:
                     out[key] = body
+            return {key: out[key] for key in wanted if key in out}  # key order
         return out
 
     def _load_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str | None]:
