@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -39,7 +40,7 @@ def child(orders: int, batch: int, plain: bool) -> None:
 
     folder = tempfile.mkdtemp(prefix="orderflow-base-")
     store = open_store(f"sqlite:///{folder}/y.db?synchronous=FULL", origin="bench.local/base")
-    options = {"events": False} if plain else {}
+    options: dict[str, Any] = {"events": False} if plain else {}  # the baseline has no outbox
     svc = OrderService(store, clock=FrozenClock(bench_year.START), **options)
     if plain:
         from orderflow.policy import RiskThresholds

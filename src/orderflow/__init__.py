@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         new_order,
     )
     from orderflow.policy import Policy, PolicyStore, load_policy, parse_policy
+    from orderflow.retry import retry_on_conflict
     from orderflow.service import HistoryEntry, OrderDraft, OrderService, Submission
     from orderflow.workflow import (
         CapacitySchedule,
@@ -88,6 +89,7 @@ _LAZY = {
         "new_order",
     ),
     "orderflow.policy": ("Policy", "PolicyStore", "load_policy", "parse_policy"),
+    "orderflow.retry": ("retry_on_conflict",),
     "orderflow.workflow": (
         "CapacitySchedule",
         "CapacitySlot",
@@ -174,4 +176,5 @@ __all__ = [
     "load_policy",
     "new_order",
     "parse_policy",
+    "retry_on_conflict",
 ]

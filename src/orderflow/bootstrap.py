@@ -27,7 +27,9 @@ def open_store(url: str, *, origin: str = DEFAULT_ORIGIN, **options: Any) -> Sto
     """Open the store a URL names. Extra ``options`` go to the adapter.
 
     SQLite URLs accept ``?synchronous=NORMAL`` (default ``FULL``); PostgreSQL URLs
-    ``?schema=plant_nb1`` and ``?pool_size=N`` besides libpq's own parameters.
+    ``?schema=plant_nb1``, ``?pool_size=N`` and ``?factory=NB1`` (a store scoped to one
+    plant: it must log in as that plant's role, see ``docs/guides/group.md``) besides
+    libpq's own parameters.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -52,7 +54,7 @@ def open_store(url: str, *, origin: str = DEFAULT_ORIGIN, **options: Any) -> Sto
 
         # ?schema=plant_nb1 (one schema per plant, as the PostgreSQL guide recommends) and
         # ?pool_size=N are the store's; every other parameter is libpq's
-        ours = {k: query.pop(k) for k in ("schema", "pool_size") if k in query}
+        ours = {k: query.pop(k) for k in ("schema", "pool_size", "factory") if k in query}
         if "pool_size" in ours:
             try:
                 options.setdefault("pool_size", int(ours.pop("pool_size")))
@@ -60,6 +62,8 @@ def open_store(url: str, *, origin: str = DEFAULT_ORIGIN, **options: Any) -> Sto
                 raise InputError(f"pool_size in {url!r} must be a whole number") from None
         if "schema" in ours:
             options.setdefault("schema", ours["schema"])
+        if "factory" in ours:  # a plant-scoped store (row-level security, R10)
+            options.setdefault("factory", ours["factory"])
         clean = parts._replace(scheme="postgresql", query=urlencode(query)).geturl()
         return PostgresStore(clean, origin=origin, **options)
     raise InputError(

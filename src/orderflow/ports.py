@@ -14,7 +14,7 @@ query events. The typed layer above (:mod:`orderflow.service.records`) encodes t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -65,6 +65,15 @@ class StoreTx(Protocol):
 
     def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
         """A document body, locked against concurrent writers if ``for_update``."""
+        ...
+
+    def get_docs(
+        self, kind: str, keys: Iterable[str], *, for_update: bool = False
+    ) -> dict[str, str]:
+        """The bodies of the documents of ``kind`` among ``keys`` that exist (absent keys
+        are left out), read with one statement where the store has SQL; with
+        ``for_update``, locked (in key order, so two writers cannot deadlock over them)
+        as :meth:`get_doc` locks one."""
         ...
 
     def put_doc(self, kind: str, key: str, body: str) -> None:

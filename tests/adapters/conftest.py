@@ -80,13 +80,14 @@ def pg_schema(postgres_url: str, pg_schema_prefix: str) -> Iterator[str]:
 @pytest.fixture
 def pg_store_factory(postgres_url: str, pg_schema: str) -> Iterator[Callable[..., PostgresStore]]:
     """Open :class:`~orderflow.adapters.postgres.PostgresStore` instances on the test's
-    schema (keyword arguments pass through); all are closed after the test."""
+    schema (keyword arguments pass through; ``url=`` another role's URL); all are closed
+    after the test."""
     opened: list[PostgresStore] = []
 
     def make(**kwargs: Any) -> PostgresStore:
         kwargs.setdefault("schema", pg_schema)
         kwargs.setdefault("origin", "plant1.example/pg-test")
-        store = PostgresStore(postgres_url, **kwargs)
+        store = PostgresStore(kwargs.pop("url", postgres_url), **kwargs)
         opened.append(store)
         return store
 

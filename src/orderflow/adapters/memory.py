@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -142,6 +142,12 @@ class _MemoryTx:
 
     def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
         return self._s._docs.get((kind, key))
+
+    def get_docs(
+        self, kind: str, keys: Iterable[str], *, for_update: bool = False
+    ) -> dict[str, str]:
+        docs = self._s._docs
+        return {k: docs[(kind, k)] for k in sorted(set(keys)) if (kind, k) in docs}
 
     def put_doc(self, kind: str, key: str, body: str) -> None:
         self._set(self._s._docs, (kind, key), body)

@@ -4,20 +4,34 @@ Several plants, several application servers and several processes can share one
 PostgreSQL database: every plant (or plant group) keeps its tables in its own schema
 (``schema=``), and every write is an ordinary ``READ COMMITTED`` transaction.
 
-Write path (no table-wide lock anywhere)
-    * ``get_order(for_update=True)`` is ``SELECT ... FOR UPDATE``: it locks one order row.
-    * ``update_order`` is ``UPDATE ... WHERE id = %s AND version = %s``; when no row matches
-      (another writer moved the version on) it raises
-      :class:`~orderflow.exceptions.ConcurrencyConflict`: a lost update is impossible.
+Write path (no table-wide lock anywhere; write-behind, see :mod:`.writebehind`)
+    * Reads are answered from what the transaction already read or wrote; writes are
+      checked at once, cached and queued. At commit each table's queued rows go out as
+      one statement over arrays (``unnest``), all of them and ``COMMIT`` in one pipeline;
+      ``BEGIN`` rides with the first read. Master data (``master_kinds``) is cached
+      between transactions while its generation (``doc_generations``, moved on by a
+      trigger with every write of the kind) is unchanged.
+    * ``get_order(for_update=True)`` is ``SELECT ... FOR UPDATE`` (the chain head is read
+      in the same round trip); ``update_order`` is checked against it, and written as
+      ``UPDATE ... WHERE id = v.id AND version = v.expected`` whose row count is checked.
     * ``append_audit`` inserts into ``audit_log`` whose ``UNIQUE (chain, seq)`` turns two
       writers extending the same chain into a ``ConcurrencyConflict`` for the second.
-    * ``get_doc(for_update=True)`` is ``SELECT ... FOR UPDATE``; when the document does not
-      exist yet, a transaction-scoped advisory lock on its key serialises the writers
-      that want to create it. ``put_doc`` is an ``INSERT ... ON CONFLICT DO UPDATE``.
+    * ``get_doc``/``get_docs(for_update=True)`` is ``SELECT ... FOR UPDATE`` (keys in
+      order); when a document does not exist yet, a transaction-scoped advisory lock on
+      its key serialises the writers that want to create it. ``put_doc`` is an
+      ``INSERT ... ON CONFLICT DO UPDATE``.
     * Serialization failures, deadlocks, lock timeouts and unique violations become
-      ``ConcurrencyConflict`` (reload and retry); every other driver error becomes
+      ``ConcurrencyConflict`` (retry the whole transaction:
+      :func:`orderflow.retry_on_conflict`); every other driver error becomes
       :class:`~orderflow.exceptions.StoreError` with the psycopg error as ``__cause__``.
+      A statement the server refuses ends the whole transaction, even in a savepoint.
     * A nested :meth:`PostgresStore.transaction` in the same thread is a savepoint.
+
+Row-level security (R10)
+    ``orders`` has a policy keyed by ``factory_id``: a role registered with
+    :meth:`PostgresStore.register_plant_role` sees and writes only its plant's orders;
+    the schema's owner (the admin) is not subject to it. ``factory=`` opens a store that
+    must log in as that plant's role.
 
 Global log order: the integrator
     A writer cannot know the global index of its audit entry without serialising all
@@ -41,10 +55,10 @@ Global log order: the integrator
     entries only. ``chain_head`` (used under the order's row lock to build the next
     entry) sees the latest committed entry of a chain, integrated or not.
 
-Connections: a small built-in pool (``pool_size`` connections at most, opened on
-demand); a transaction holds one connection from ``BEGIN`` to ``COMMIT``. Reads outside
-a transaction borrow a connection for one statement. A forked child process opens its
-own connections and leaves the parent's sessions alone. The schema is versioned
+Connections: a ``psycopg_pool`` pool per process (``pool_size`` connections at most,
+opened on first use); a transaction holds one connection from ``BEGIN`` to ``COMMIT``.
+Reads outside a transaction borrow a connection for one statement. A forked child
+process opens its own pool and leaves the parent's sessions alone. The schema is versioned
 (``schema_migrations``), forward-only, and migrated under an advisory lock, so several
 processes may open the same schema at once.
 """
@@ -52,13 +66,12 @@ processes may open the same schema at once.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from orderflow._extras import require
@@ -69,14 +82,23 @@ from orderflow.adapters.rows import (
     orders_from_rows,
     to_micros,
 )
+from orderflow.adapters.writebehind import (
+    STATE_COLUMNS,
+    Scope,
+    Slice,
+    TxCache,
+    WriteBehindTx,
+    state_row,
+)
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
 from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError, UnreadableRow
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg_pool import ConnectionPool
 
-__all__ = ["MIGRATIONS", "PostgresStore"]
+__all__ = ["MASTER_KINDS", "MIGRATIONS", "PostgresStore"]
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
@@ -111,6 +133,45 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 PRIMARY KEY (kind, key))""",
         ),
     ),
+    (
+        2,
+        "plant roles; row-level security on orders by factory (R10)",
+        (
+            """CREATE TABLE plant_roles (
+                role_name TEXT PRIMARY KEY, factory_id TEXT NOT NULL)""",
+            "ALTER TABLE orders ENABLE ROW LEVEL SECURITY",
+            # the owner (the role that migrates) is not subject to it: the group's admin
+            """CREATE POLICY plant_orders ON orders
+                USING (factory_id = (SELECT p.factory_id FROM plant_roles p
+                                     WHERE p.role_name = current_user))""",
+        ),
+    ),
+    (
+        3,
+        "document generations: processes may cache master data between transactions",
+        (
+            """CREATE TABLE doc_generations (
+                kind TEXT PRIMARY KEY, gen BIGINT NOT NULL DEFAULT 0)""",
+            # every write of a tracked kind moves its generation on, in the same
+            # transaction (search_path fixed: raw SQL from any session keeps it right)
+            """CREATE FUNCTION bump_doc_generations() RETURNS trigger LANGUAGE plpgsql
+                SET search_path FROM CURRENT AS $$
+                BEGIN
+                    UPDATE doc_generations g SET gen = g.gen + 1
+                    WHERE g.kind IN (SELECT DISTINCT c.kind FROM changed c);
+                    RETURN NULL;
+                END $$""",
+            """CREATE TRIGGER docs_generation_insert AFTER INSERT ON docs
+                REFERENCING NEW TABLE AS changed
+                FOR EACH STATEMENT EXECUTE FUNCTION bump_doc_generations()""",
+            """CREATE TRIGGER docs_generation_update AFTER UPDATE ON docs
+                REFERENCING NEW TABLE AS changed
+                FOR EACH STATEMENT EXECUTE FUNCTION bump_doc_generations()""",
+            """CREATE TRIGGER docs_generation_delete AFTER DELETE ON docs
+                REFERENCING OLD TABLE AS changed
+                FOR EACH STATEMENT EXECUTE FUNCTION bump_doc_generations()""",
+        ),
+    ),
 )
 """Schema versions in order: ``(version, description, statements)``. Never edit a
 released entry; add a new one."""
@@ -124,22 +185,14 @@ _CONFLICT_STATES = {
     "55P03": "lock timeout",
     "23505": "unique key taken",
 }
-_FINDABLE = {"number", "query_token_hash", "erp_id"}
-_IDLE, _INTRANS = 0, 2  # libpq PQtransactionStatus values (psycopg.pq.TransactionStatus)
+_IDLE = 0  # libpq PQtransactionStatus value (psycopg.pq.TransactionStatus)
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
 _COLS = ", ".join(COLUMNS)
 _SELECT_ORDER = f"SELECT {_COLS} FROM orders WHERE id = %s"
 _SELECT_ORDER_LOCKED = _SELECT_ORDER + " FOR UPDATE"
-_INSERT_ORDER = (
-    f"INSERT INTO orders ({_COLS}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
-    "ON CONFLICT DO NOTHING"
-)
-_UPDATE_ORDER = (
-    "UPDATE orders SET "
-    + ", ".join(f"{c} = %s" for c in COLUMNS[1:])
-    + " WHERE id = %s AND version = %s"
-)
 _SELECT_DOC = "SELECT body FROM docs WHERE kind = %s AND key = %s"
+_SELECT_HEAD = "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1"
 _INTEGRATE_BATCH = """UPDATE audit_log a SET idx = %s + t.rn
     FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn
           FROM audit_log WHERE idx IS NULL ORDER BY id LIMIT %s) t
@@ -176,126 +229,281 @@ def _error(exc: Exception, what: str, key: str = "?", version: int = -1) -> Stor
     return err
 
 
-class _Pool:
-    """At most ``size`` connections, opened on demand and reused (LIFO)."""
-
-    def __init__(self, store: PostgresStore, size: int, timeout: float) -> None:
-        self._store = store
-        self._size = size
-        self._timeout = timeout
-        self._cond = threading.Condition()
-        self._idle: list[psycopg.Connection[Any]] = []
-        self._all: set[psycopg.Connection[Any]] = set()
-        self._opening = 0
-        self._closed = False
-        self._pid = os.getpid()
-
-    def _forget_after_fork(self) -> None:
-        """In a forked child: drop the parent's connections without closing them (closing
-        would end the parent's sessions; psycopg leaves them alone when collected)."""
-        self._pid = os.getpid()
-        self._idle.clear()
-        self._all.clear()
-        self._opening = 0
-
-    def get(self) -> psycopg.Connection[Any]:
-        with self._cond:
-            if self._pid != os.getpid():
-                self._forget_after_fork()
-            while True:
-                if self._closed:
-                    raise StoreError("this PostgresStore is closed")
-                if self._idle:
-                    return self._idle.pop()
-                if len(self._all) + self._opening < self._size:
-                    self._opening += 1
-                    break
-                if not self._cond.wait(self._timeout):
-                    raise StoreError(
-                        f"no PostgreSQL connection free within {self._timeout:g} s "
-                        f"(pool_size={self._size}); raise pool_size or shorten transactions"
-                    )
-        try:
-            conn = self._store._connect()
-        finally:
-            with self._cond:
-                self._opening -= 1
-                self._cond.notify()
-        with self._cond:
-            self._all.add(conn)
-        return conn
-
-    def put(self, conn: psycopg.Connection[Any]) -> None:
-        healthy = not conn.closed and conn.info.transaction_status == _IDLE
-        with self._cond:
-            if healthy and not self._closed and conn in self._all:
-                self._idle.append(conn)
-            else:
-                self._all.discard(conn)
-                healthy = False
-            self._cond.notify()
-        if not healthy:
-            conn.close()
-
-    @contextmanager
-    def borrow(self) -> Iterator[psycopg.Connection[Any]]:
-        conn = self.get()
-        try:
-            yield conn
-        finally:
-            self.put(conn)
-
-    def close(self) -> None:
-        with self._cond:
-            if self._pid != os.getpid():
-                self._forget_after_fork()
-            self._closed = True
-            conns = list(self._all)
-            self._all.clear()
-            self._idle.clear()
-            self._cond.notify_all()
-        for conn in conns:
-            conn.close()
+# The queued writes go out as one statement per table over arrays (unnest): one message
+# however many rows, where executemany sends one per row.
+_BIGINT_COLUMNS = {"version", "created_at", "stage_entered_at", "deadline"}
+_ORDER_TYPES = {c: "bigint" if c in _BIGINT_COLUMNS else "text" for c in COLUMNS}
 
 
-class _PgTx:
-    """One ``READ COMMITTED`` transaction on one connection."""
+def _unnest(columns: Sequence[str], types: dict[str, str]) -> str:
+    arrays = ", ".join(f"%b::{types[c]}[]" for c in columns)  # binary: no escaping
+    return f"unnest({arrays}) AS v({', '.join(columns)})"
+
+
+_INSERT_ORDERS = f"INSERT INTO orders ({_COLS}) SELECT * FROM {_unnest(COLUMNS, _ORDER_TYPES)}"
+_UPDATE_ORDERS = (
+    "UPDATE orders o SET "
+    + ", ".join(f"{c} = v.{c}" for c in COLUMNS[1:])
+    + f" FROM {_unnest((*COLUMNS, 'expected'), {**_ORDER_TYPES, 'expected': 'bigint'})}"
+    + " WHERE o.id = v.id AND o.version = v.expected"
+)
+_STATE_COLS = (*STATE_COLUMNS, "id", "expected")
+_UPDATE_STATES = (
+    "UPDATE orders o SET "
+    + ", ".join(f"{c} = v.{c}" for c in STATE_COLUMNS)
+    + f" FROM {_unnest(_STATE_COLS, {**_ORDER_TYPES, 'expected': 'bigint'})}"
+    + " WHERE o.id = v.id AND o.version = v.expected"
+)
+_TEXT3 = {"kind": "text", "key": "text", "body": "text"}
+_UPSERT_DOCS = (
+    "INSERT INTO docs (kind, key, body) SELECT * FROM "
+    + _unnest(("kind", "key", "body"), _TEXT3)
+    + " ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body"
+)
+_DELETE_DOCS = (
+    "DELETE FROM docs d USING " + _unnest(("kind", "key"), _TEXT3) + " "
+    "WHERE d.kind = v.kind AND d.key = v.key"
+)
+_INSERT_AUDITS = "INSERT INTO audit_log (chain, seq, leaf, data) SELECT * FROM " + _unnest(
+    ("chain", "seq", "leaf", "data"),
+    {"chain": "text", "seq": "bigint", "leaf": "bytea", "data": "bytea"},
+)
+_INSERT_IDEMS = "INSERT INTO idempotency (key, fingerprint, result) SELECT * FROM " + _unnest(
+    ("key", "fingerprint", "result"), {"key": "text", "fingerprint": "text", "result": "text"}
+)
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as one list per column (the arrays of an unnest)."""
+    return [list(col) for col in zip(*rows, strict=True)]
+
+
+_SELECT_DOCS = "SELECT key, body FROM docs WHERE kind = %s AND key = ANY(%s)"
+_LOCK_DOCS = _SELECT_DOCS + " ORDER BY key FOR UPDATE"
+_LOCK_KEYS = (  # in key order, as the rows are locked: two creators cannot deadlock
+    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+    "FROM (SELECT k FROM unnest(%s::text[]) AS k ORDER BY k) AS keys"
+)
+
+
+_SELECT_GENERATIONS = "SELECT kind, gen FROM doc_generations"
+MASTER_KINDS = ("component", "customer", "po", "product")
+"""Document kinds a :class:`PostgresStore` caches between transactions by default: the
+service's master data (components, customers, inbound purchase orders, products), read by
+every order and rarely written."""
+
+
+class _KindCache:
+    """One process's copy of the documents of one kind, valid at one generation."""
+
+    __slots__ = ("docs", "gen", "lists")
+
+    def __init__(self, gen: int) -> None:
+        self.gen = gen
+        self.docs: dict[str, str | None] = {}
+        self.lists: dict[str, list[tuple[str, str]]] = {}
+
+
+class _PgTx(WriteBehindTx):
+    """One ``READ COMMITTED`` transaction on one pooled connection, with write-behind.
+
+    ``BEGIN`` goes out with the first statement, the queued writes and ``COMMIT`` with
+    one pipeline (one round trip); reads for update are ``SELECT ... FOR UPDATE``.
+    """
+
+    _locking = True
 
     def __init__(self, conn: psycopg.Connection[Any], store: PostgresStore) -> None:
+        super().__init__(TxCache())
         self._c = conn
+        self._store = store
         self._error = store._driver.Error
         self._lock_prefix = store.schema + "\x1f"
-        self._names = itertools.count()
+        self._begun = False
+        self._broken = False  # a statement failed: only a rollback is left
+        self._checks: list[tuple[psycopg.Cursor[Any], int]] = []
+        self._piped = False  # inside the commit's pipeline
+        self._gens: dict[str, int] | None = None  # tracked kinds' generations at BEGIN
+        self._dirty: set[str] = set()  # kinds this transaction wrote
 
+    # --- statements ---------------------------------------------------------------------
     def _run(
-        self, sql: str, params: Sequence[Any] = (), what: str = "writing", key: str = "?"
+        self, sql: str, params: Sequence[Any] = (), what: str = "reading", key: str = "?"
     ) -> psycopg.Cursor[Any]:
+        if self._broken:
+            raise StoreError("this transaction already failed; it can only roll back")
+        if not self._begun:  # BEGIN rides with the first statement
+            return self._pipelined(((sql, params),), what, key)[0]
         try:
             return self._c.execute(sql, params)
         except self._error as exc:
+            self._broken = True
             raise _error(exc, what, key) from exc
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        name = f"sp{next(self._names)}"
-        self._run(f"SAVEPOINT {name}", (), "opening a savepoint")
+    def _pipelined(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], what: str, key: str = "?"
+    ) -> list[psycopg.Cursor[Any]]:
+        """Send ``statements`` (after ``BEGIN`` if not yet sent) in one round trip."""
+        if self._broken:
+            raise StoreError("this transaction already failed; it can only roll back")
+        gens = None
         try:
-            yield
-        except BaseException:
-            self._run(f"ROLLBACK TO SAVEPOINT {name}", (), "rolling back a savepoint")
-            self._run(f"RELEASE SAVEPOINT {name}", (), "releasing a savepoint")
-            raise
-        self._run(f"RELEASE SAVEPOINT {name}", (), "releasing a savepoint")
+            with self._c.pipeline():
+                if not self._begun:
+                    self._c.execute(_BEGIN)
+                    if self._store.master_kinds:
+                        gens = self._c.execute(_SELECT_GENERATIONS)
+                cursors = [self._c.execute(sql, params) for sql, params in statements]
+            self._begun = True
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, what, key) from exc
+        if gens is not None:
+            self._gens = {str(k): int(g) for k, g in gens.fetchall()}
+        return cursors
 
-    # --- orders -------------------------------------------------------------------------
-    def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
-        sql = _SELECT_ORDER_LOCKED if for_update else _SELECT_ORDER
-        row = self._run(sql, (order_id,), "reading an order", order_id).fetchone()
-        return None if row is None else order_from_row(row)
+    # --- master data cached between transactions ----------------------------------------
+    def _shared(self, kind: str) -> _KindCache | None:
+        """The process-wide cache of ``kind`` if this transaction may use it: the kind is
+        tracked, unchanged since the cache was filled (same generation as this
+        transaction saw when it began), and not written by this transaction."""
+        gens = self._gens
+        if gens is None or kind not in gens or kind in self._dirty:
+            return None
+        shared = self._store._shared
+        cache = shared.get(kind)
+        if cache is None or cache.gen != gens[kind]:
+            cache = shared[kind] = _KindCache(gens[kind])
+        return cache
 
-    def find_order_id(self, field: str, value: str) -> str | None:
-        if field not in _FINDABLE:
-            raise InputError(f"cannot look orders up by {field!r}")
+    def put_doc(self, kind: str, key: str, body: str) -> None:
+        self._dirty.add(kind)
+        super().put_doc(kind, key, body)
+
+    def delete_doc(self, kind: str, key: str) -> None:
+        self._dirty.add(kind)
+        super().delete_doc(kind, key)
+
+    def _exec(self, sql: str) -> None:
+        if not self._broken:  # after a failure the whole transaction rolls back anyway
+            self._run(sql, (), "handling a savepoint")
+
+    def commit(self) -> None:
+        """Write the queue and commit, in one round trip when every updated row is locked."""
+        if self._broken:
+            raise StoreError(
+                "the transaction was aborted by an error the caller caught; "
+                "nothing was committed (catch errors inside tx.savepoint() instead)"
+            )
+        if not self._begun and not self.pending():
+            return  # nothing was read or written: nothing to commit
+        conn = self._c
+        early = self._unlocked_updates()  # their version checks must be counted first
+        try:
+            with conn.pipeline():
+                self._piped = True
+                if not self._begun:
+                    conn.execute(_BEGIN)
+                    self._begun = True
+                self.flush()
+                if not early:
+                    conn.execute("COMMIT")
+            self._piped = False
+            self._check_counts()
+            if early:
+                conn.execute("COMMIT")
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, "committing") from exc
+
+    def flush(self) -> None:
+        if not self.pending():
+            return
+        if self._piped:  # already in the commit's pipeline
+            super().flush()
+            return
+        try:
+            with self._c.pipeline():
+                if not self._begun:
+                    self._c.execute(_BEGIN)
+                    self._begun = True
+                super().flush()
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, "writing") from exc
+        self._check_counts()
+
+    def _check_counts(self) -> None:
+        checks, self._checks = self._checks, []
+        for cur, expected in checks:
+            if cur.rowcount != expected:
+                self._broken = True
+                raise ConcurrencyConflict("?", -1, "an order row changed since it was read")
+
+    def _write(self, part: Slice) -> None:
+        conn = self._c
+        if part.upserts:
+            conn.execute(_UPSERT_DOCS, _columns(part.upserts))
+        if part.deletes:
+            conn.execute(_DELETE_DOCS, _columns(part.deletes))
+        if part.inserts:
+            conn.execute(_INSERT_ORDERS, _columns([order_to_row(o) for o in part.inserts]))
+        if part.full:
+            rows = [(*order_to_row(o), v) for o, v in part.full]
+            self._checks.append((conn.execute(_UPDATE_ORDERS, _columns(rows)), len(rows)))
+        if part.state:
+            rows = [state_row(o, v) for o, v in part.state]
+            self._checks.append((conn.execute(_UPDATE_STATES, _columns(rows)), len(rows)))
+        if part.audit:
+            conn.execute(_INSERT_AUDITS, _columns(part.audit))
+        if part.idem:
+            conn.execute(_INSERT_IDEMS, _columns(part.idem))
+
+    def _exists(self, order: Order) -> bool:
+        """Whether the id or number is taken, with one statement (the ``UNIQUE`` keys
+        still catch an order another writer commits meanwhile, at commit)."""
+        if self._orders.get(order.id) is not None:
+            return True
+        found = self._found.get(("number", order.number), False)
+        if isinstance(found, str):
+            return True
+        if found is None:  # a queued change moved the number away: ask the database
+            self.flush()
+        row = self._run(
+            "SELECT 1 FROM orders WHERE id = %s OR number = %s LIMIT 1",
+            (order.id, order.number),
+            "checking an order is new",
+            order.id,
+        ).fetchone()
+        return row is not None
+
+    def insert_order(self, order: Order) -> None:
+        super().insert_order(order)
+        # a new order's audit chain is empty (UNIQUE (chain, seq) checks it at commit)
+        self._heads.setdefault(order.id, None)
+
+    # --- reads --------------------------------------------------------------------------
+    def _fetch_order(self, order_id: str, for_update: bool) -> Order | None:
+        if not for_update or order_id in self._heads:
+            sql = _SELECT_ORDER_LOCKED if for_update else _SELECT_ORDER
+            row = self._run(sql, (order_id,), "reading an order", order_id).fetchone()
+            return None if row is None else order_from_row(row)
+        # an order is locked to be changed, and a change appends to its audit chain:
+        # read the chain's head in the same round trip, after the lock is held (a
+        # separate statement, so it sees what the previous lock holder committed)
+        order_cur, head_cur = self._pipelined(
+            ((_SELECT_ORDER_LOCKED, (order_id,)), (_SELECT_HEAD, (order_id,))),
+            "locking an order",
+            order_id,
+        )
+        row = order_cur.fetchone()
+        head = head_cur.fetchone()
+        if row is None:
+            return None
+        self._heads[order_id] = None if head is None else ChainHead(int(head[0]), bytes(head[1]))
+        return order_from_row(row)
+
+    def _fetch_order_id(self, field: str, value: str) -> str | None:
         row = self._run(
             # "<> ''" lets the planner use the partial erp_id index
             f"SELECT id FROM orders WHERE {field} = %s AND {field} <> '' LIMIT 1",
@@ -304,42 +512,16 @@ class _PgTx:
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def insert_order(self, order: Order) -> None:
-        cur = self._run(_INSERT_ORDER, order_to_row(order), "inserting an order", order.id)
-        if cur.rowcount != 1:
-            raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists")
-
-    def update_order(self, order: Order, expected_version: int) -> None:
-        row = order_to_row(order)
-        cur = self._run(
-            _UPDATE_ORDER, (*row[1:], order.id, expected_version), "updating an order", order.id
-        )
-        if cur.rowcount != 1:
-            raise ConcurrencyConflict(order.id, expected_version)
-
-    # --- audit --------------------------------------------------------------------------
-    def chain_head(self, chain: str) -> ChainHead | None:
+    def _fetch_head(self, chain: str) -> ChainHead | None:
         row = self._run(
-            "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1",
+            _SELECT_HEAD,
             (chain,),
             "reading a chain head",
             chain,
         ).fetchone()
         return None if row is None else ChainHead(int(row[0]), bytes(row[1]))
 
-    def append_audit(self, chain: str, seq: int, data: bytes, leaf: bytes) -> None:
-        cur = self._run(
-            "INSERT INTO audit_log (chain, seq, leaf, data) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (chain, seq) DO NOTHING",
-            (chain, seq, leaf, data),
-            "appending an audit entry",
-            chain,
-        )
-        if cur.rowcount != 1:
-            raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
-
-    # --- idempotency and documents ------------------------------------------------------
-    def get_idempotent(self, key: str) -> tuple[str, str] | None:
+    def _fetch_idem(self, key: str) -> tuple[str, str] | None:
         row = self._run(
             "SELECT fingerprint, result FROM idempotency WHERE key = %s",
             (key,),
@@ -347,49 +529,50 @@ class _PgTx:
         ).fetchone()
         return None if row is None else (str(row[0]), str(row[1]))
 
-    def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
-        cur = self._run(
-            "INSERT INTO idempotency (key, fingerprint, result) VALUES (%s, %s, %s) "
-            "ON CONFLICT (key) DO NOTHING",
-            (key, fingerprint, result),
-            "storing an idempotency key",
-        )
-        if cur.rowcount != 1:
-            raise ConcurrencyConflict(key, -1, "idempotency key recorded by another writer")
+    def _fetch_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str]:
+        what = "locking documents" if for_update else "reading documents"
+        shared = None if for_update else self._shared(kind)
+        if shared is not None:
+            known = shared.docs
+            missing = [k for k in keys if k not in known]
+            if missing:
+                fetched = self._fetch_docs_from_db(kind, missing, False, what)
+                for k in missing:
+                    known[k] = fetched.get(k)
+            return {k: b for k in keys if (b := known[k]) is not None}
+        return self._fetch_docs_from_db(kind, keys, for_update, what)
 
-    def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
-        if not for_update:
-            row = self._run(_SELECT_DOC, (kind, key), "reading a document").fetchone()
-            return None if row is None else str(row[0])
-        locked = _SELECT_DOC + " FOR UPDATE"
-        row = self._run(locked, (kind, key), "locking a document", f"{kind}/{key}").fetchone()
-        if row is None:
-            # nothing to lock yet: serialise the writers that will create it by its key
-            self._run(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                (f"{self._lock_prefix}{kind}\x1f{key}",),
-                "locking a document key",
-                f"{kind}/{key}",
+    def _fetch_docs_from_db(
+        self, kind: str, keys: Sequence[str], for_update: bool, what: str
+    ) -> dict[str, str]:
+        if len(keys) == 1 and not for_update:
+            row = self._run(_SELECT_DOC, (kind, keys[0]), what).fetchone()
+            return {} if row is None else {keys[0]: str(row[0])}
+        sql = _LOCK_DOCS if for_update else _SELECT_DOCS
+        key_list = list(keys)
+        found = {str(k): str(b) for k, b in self._run(sql, (kind, key_list), what).fetchall()}
+        if for_update and len(found) < len(key_list):
+            # nothing to lock yet: serialise the writers that will create them by key
+            absent = [k for k in key_list if k not in found]
+            names = [f"{self._lock_prefix}{kind}\x1f{k}" for k in absent]
+            _, cur = self._pipelined(  # lock the keys, then read again: one round trip
+                ((_LOCK_KEYS, (names,)), (sql, (kind, absent))),
+                "locking document keys",
+                f"{kind}/{absent[0]}",
             )
-            row = self._run(locked, (kind, key), "locking a document", f"{kind}/{key}").fetchone()
-        return None if row is None else str(row[0])
+            found.update((str(k), str(b)) for k, b in cur.fetchall())
+        return found
 
-    def put_doc(self, kind: str, key: str, body: str) -> None:
-        self._run(
-            "INSERT INTO docs (kind, key, body) VALUES (%s, %s, %s) "
-            "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
-            (kind, key, body),
-            "writing a document",
-        )
+    def _fetch_listing(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
+        shared = None if limit is not None else self._shared(kind)
+        if shared is None:
+            return self._list_from_db(kind, prefix, limit)
+        found = shared.lists.get(prefix)
+        if found is None:
+            found = shared.lists[prefix] = self._list_from_db(kind, prefix, None)
+        return list(found)
 
-    def delete_doc(self, kind: str, key: str) -> None:
-        self._run(
-            "DELETE FROM docs WHERE kind = %s AND key = %s", (kind, key), "deleting a document"
-        )
-
-    def docs(
-        self, kind: str, prefix: str = "", *, limit: int | None = None
-    ) -> list[tuple[str, str]]:
+    def _list_from_db(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
         end = _prefix_end(prefix)
         sql = "SELECT key, body FROM docs WHERE kind = %s AND key >= %s"
         params: list[object] = [kind, prefix]
@@ -431,6 +614,8 @@ class PostgresStore:
         lock_timeout: float = 30.0,
         connect_timeout: int = 10,
         batch_size: int = 10_000,
+        factory: str | None = None,
+        master_kinds: Sequence[str] = MASTER_KINDS,
     ) -> None:
         if not _SCHEMA_RE.fullmatch(schema):
             raise InputError(
@@ -440,22 +625,51 @@ class PostgresStore:
         if pool_size < 1 or batch_size < 1:
             raise InputError("pool_size and batch_size must be at least 1")
         self._driver: Any = require("psycopg", "postgres")
+        require("psycopg_pool", "postgres")
         self.url = url
         self.origin = origin
         self.schema = schema
         self.batch_size = batch_size
         self._lock_timeout_ms = max(int(lock_timeout * 1000), 1)
         self._connect_timeout = connect_timeout
-        self._pool = _Pool(self, pool_size, pool_timeout)
+        self._pool_size = pool_size
+        self._pool_timeout = pool_timeout
+        self.factory = factory
+        self.master_kinds = tuple(master_kinds)
+        self._shared: dict[str, _KindCache] = {}
+        self._pool: ConnectionPool[Any] | None = None
+        self._pool_pid = 0
+        self._forked_pools: list[Any] = []  # a parent's pools, kept open in a fork child
+        self._closed = False
+        self._pool_lock = threading.Lock()
         self._local = threading.local()
         try:
             self._migrate()
+            if factory is not None:
+                self._check_factory(factory)
+            if self.master_kinds:
+                with self._connect() as conn:
+                    conn.execute(
+                        "INSERT INTO doc_generations (kind) SELECT unnest(%s::text[]) "
+                        "ON CONFLICT (kind) DO NOTHING",
+                        (list(self.master_kinds),),
+                    )
         except BaseException:
-            self._pool.close()
+            self.close()
             raise
 
     # --- connections --------------------------------------------------------------------
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Run once on every new pooled connection: the schema, the lock timeout."""
+        conn.execute(
+            "SELECT set_config('search_path', %s, false), "
+            "set_config('lock_timeout', %s, false), "
+            "set_config('orderflow.factory', %s, false)",
+            (f'"{self.schema}"', f"{self._lock_timeout_ms}ms", self.factory or ""),
+        )
+
     def _connect(self) -> psycopg.Connection[Any]:
+        """A new configured connection outside the pool."""
         try:
             conn: psycopg.Connection[Any] = self._driver.connect(
                 self.url,
@@ -463,21 +677,101 @@ class PostgresStore:
                 connect_timeout=self._connect_timeout,
                 application_name="orderflow",
             )
-            conn.execute(
-                "SELECT set_config('search_path', %s, false), "
-                "set_config('lock_timeout', %s, false)",
-                (f'"{self.schema}"', f"{self._lock_timeout_ms}ms"),
-            )
+            self._configure(conn)
         except self._driver.Error as exc:
             raise _error(exc, f"connecting to {self._safe_url()}") from exc
         return conn
+
+    def _get_pool(self) -> ConnectionPool[Any]:
+        """This process's pool, opened on first use (a fork child opens its own and
+        leaves the parent's sessions alone: closing them would end the parent's)."""
+        pool = self._pool
+        if pool is not None and self._pool_pid == os.getpid():
+            return pool
+        with self._pool_lock:
+            if self._closed:
+                raise StoreError("this PostgresStore is closed")
+            if self._pool is not None and self._pool_pid != os.getpid():
+                self._forked_pools.append(self._pool)
+                self._pool = None
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                self._pool = ConnectionPool(
+                    self.url,
+                    min_size=1,
+                    max_size=self._pool_size,
+                    timeout=self._pool_timeout,
+                    open=False,
+                    configure=self._configure,
+                    name=f"orderflow-{self.schema}",
+                    kwargs={
+                        "autocommit": True,
+                        "connect_timeout": self._connect_timeout,
+                        "application_name": "orderflow",
+                    },
+                )
+                self._pool.open(wait=False)
+                self._pool_pid = os.getpid()
+            return self._pool
+
+    def _getconn(self) -> psycopg.Connection[Any]:
+        from psycopg_pool import PoolTimeout
+
+        try:
+            conn: psycopg.Connection[Any] = self._get_pool().getconn()
+            return conn
+        except PoolTimeout as exc:
+            raise StoreError(
+                f"no PostgreSQL connection free within {self._pool_timeout:g} s "
+                f"(pool_size={self._pool_size}); raise pool_size or shorten transactions, "
+                f"or check that {self._safe_url()} is reachable"
+            ) from exc
+
+    def _putconn(self, conn: psycopg.Connection[Any]) -> None:
+        pool = self._pool
+        if pool is not None and self._pool_pid == os.getpid() and not pool.closed:
+            pool.putconn(conn)
+        else:
+            conn.close()
+
+    @contextmanager
+    def _borrow(self) -> Iterator[psycopg.Connection[Any]]:
+        conn = self._getconn()
+        try:
+            yield conn
+        finally:
+            self._putconn(conn)
+
+    def _check_factory(self, factory: str) -> None:
+        """A plant-scoped store must log in as a role registered for that plant."""
+        rows = self._read(
+            "SELECT current_user, (SELECT factory_id FROM plant_roles "
+            "WHERE role_name = current_user)",
+            (),
+        )
+        role, mapped = rows[0]
+        if mapped != factory:
+            raise StoreError(
+                f"PostgreSQL role {role!r} is not the role of plant {factory!r} "
+                f"(it is registered for {mapped!r}); connect as the plant's role "
+                "(see PostgresStore.register_plant_role)"
+            )
 
     def _safe_url(self) -> str:
         return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.url)
 
     def _migrate(self) -> None:
         latest = MIGRATIONS[-1][0]
-        with self._pool.borrow() as conn, self._raw_tx(conn, "migrating the schema"):
+        conn = self._connect()  # not pooled: an unreachable server fails at once
+        with conn, self._raw_tx(conn, "migrating the schema"):
+            table = f'"{self.schema}".schema_migrations'
+            found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+            if found and found[0]:
+                # up to date: nothing to create (a plant role may not create anything)
+                current = conn.execute(f"SELECT MAX(version) FROM {table}").fetchone()
+                if current and current[0] == latest:
+                    return
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _lock_key(self.schema, _MIGRATE))
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             conn.execute(f'SET LOCAL search_path TO "{self.schema}"')
@@ -522,64 +816,74 @@ class PostgresStore:
         except self._driver.Error:
             conn.close()  # the pool drops it
 
+    def register_plant_role(self, role: str, factory_id: str) -> None:
+        """Let the existing PostgreSQL ``role`` work as plant ``factory_id`` (R10).
+
+        Run by the schema's owner (the group's admin role). The role may then use every
+        table of the schema, but row-level security shows and lets it write only the
+        orders whose ``factory_id`` is its plant's, whatever SQL it sends; it cannot
+        change the role-to-plant map. Create the role itself first (``CREATE ROLE
+        orderflow_plant_b LOGIN PASSWORD ...``) and open its stores with
+        ``factory=factory_id``.
+        """
+        from psycopg import sql
+
+        if not role or not factory_id:
+            raise InputError("role and factory_id must not be empty")
+        schema, who = sql.Identifier(self.schema), sql.Identifier(role)
+        statements = [
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, who),
+            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(
+                schema, who
+            ),
+            sql.SQL(
+                "REVOKE INSERT, UPDATE, DELETE ON plant_roles, schema_migrations FROM {}"
+            ).format(who),
+            sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, who),
+        ]
+        with self._borrow() as conn, self._raw_tx(conn, "registering a plant role"):
+            conn.execute(
+                "INSERT INTO plant_roles (role_name, factory_id) VALUES (%s, %s) "
+                "ON CONFLICT (role_name) DO UPDATE SET factory_id = excluded.factory_id",
+                (role, factory_id),
+            )
+            for statement in statements:
+                conn.execute(statement)
+
     def schema_version(self) -> int:
         """The version of the schema's tables (see :data:`MIGRATIONS`)."""
         return int(self._read("SELECT MAX(version) FROM schema_migrations", ())[0][0])
 
     # --- transactions -------------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[_PgTx]:
+    def transaction(self) -> AbstractContextManager[_PgTx]:
         """A ``READ COMMITTED`` transaction; nested calls in one thread are savepoints."""
         current: _PgTx | None = getattr(self._local, "tx", None)
         if current is not None:
-            with current.savepoint():
-                yield current
-            return
-        conn = self._begin()
+            return Scope(current)
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_PgTx]:
+        conn = self._getconn()
         tx = _PgTx(conn, self)
         self._local.tx = tx
         try:
             yield tx
+            self._local.tx = None
+            tx.commit()
         except BaseException as exc:
             self._local.tx = None
-            try:
+            if tx._broken:
+                # a failed pipeline can leave psycopg's prepared-statement cache out of
+                # step with the server: let the pool replace the connection
+                conn.close()
+            else:
                 self._rollback(conn)
-            finally:
-                self._pool.put(conn)
             if isinstance(exc, self._driver.Error):
                 raise _error(exc, "writing") from exc
             raise
-        self._local.tx = None
-        try:
-            if conn.info.transaction_status != _INTRANS:  # a statement failed
-                raise StoreError(
-                    "the transaction was aborted by an error the caller caught; "
-                    "nothing was committed (catch errors inside tx.savepoint() instead)"
-                )
-            conn.execute("COMMIT")
-        except self._driver.Error as exc:
-            self._rollback(conn)
-            raise _error(exc, "committing") from exc
-        except BaseException:
-            self._rollback(conn)
-            raise
         finally:
-            self._pool.put(conn)
-
-    def _begin(self) -> psycopg.Connection[Any]:
-        """A pooled connection inside ``BEGIN``; a connection that went stale while idle
-        (server restart, network cut) is replaced once."""
-        for attempt in (1, 2):
-            conn = self._pool.get()
-            try:
-                conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            except self._driver.Error as exc:
-                self._pool.put(conn)
-                if attempt == 2 or not conn.closed:
-                    raise _error(exc, "starting a transaction") from exc
-                continue
-            return conn
-        raise AssertionError("unreachable")  # pragma: no cover
+            self._putconn(conn)
 
     # --- the integrator -----------------------------------------------------------------
     def integrate(self) -> int:
@@ -591,7 +895,7 @@ class PostgresStore:
         """
         total = 0
         key = _lock_key(self.schema, _INTEGRATE)
-        with self._pool.borrow() as conn:
+        with self._borrow() as conn:
             try:
                 pending = conn.execute(
                     "SELECT EXISTS (SELECT 1 FROM audit_log WHERE idx IS NULL)"
@@ -674,7 +978,7 @@ class PostgresStore:
         return orders_from_rows(rows, on_unreadable)
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._pool.borrow() as conn:
+        with self._borrow() as conn:
             try:
                 return conn.execute(sql, params).fetchall()
             except self._driver.Error as exc:
@@ -683,13 +987,17 @@ class PostgresStore:
     def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run raw SQL in this store's schema, autocommitted, outside orderflow's checks
         (tests use it to tamper with rows)."""
-        with self._pool.borrow() as conn:
+        with self._borrow() as conn:
             try:
                 conn.execute(sql, params)
             except self._driver.Error as exc:
                 raise _error(exc, "running raw SQL") from exc
 
     def close(self) -> None:
-        """Close every connection this store opened; the store cannot be used after."""
-        self._pool.close()
+        """Close every connection this process opened; the store cannot be used after."""
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None and self._pool_pid == os.getpid():
+            pool.close()
         self._local = threading.local()

@@ -7,12 +7,11 @@ and a forward-only, versioned schema. One connection per thread.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
-import operator
+import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,10 @@ from orderflow.adapters.rows import (
     orders_from_rows,
     to_micros,
 )
+from orderflow.adapters.writebehind import Scope, Slice, TxCache, WriteBehindTx, state_row
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
-from orderflow.exceptions import ConcurrencyConflict, InputError, StoreError, UnreadableRow
+from orderflow.exceptions import InputError, StoreError, UnreadableRow
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -70,18 +70,10 @@ _UPDATE_ORDER = (
     + ", ".join(f"{c} = ?" for c in COLUMNS[1:])
     + " WHERE id = ? AND version = ?"
 )
-_FINDABLE = {"number", "query_token_hash", "erp_id"}
 _UPDATE_STATE = (
     "UPDATE orders SET stage = ?, version = ?, stage_entered_at = ?, held_from = ?, "
     "deadline = ? WHERE id = ? AND version = ?"
 )
-_FIXED = tuple(
-    c
-    for c in COLUMNS
-    if c
-    not in ("stage", "version", "stage_entered_at", "held_from", "deadline", "verification_code")
-)
-_fixed = operator.attrgetter(*_FIXED)  # tuple equality checks identity first, in C
 
 
 def _store_error(exc: sqlite3.Error, what: str) -> StoreError:
@@ -99,20 +91,6 @@ _INSERT_AUDIT = "INSERT INTO audit_log (chain, seq, leaf, data) VALUES (?, ?, ?,
 _INSERT_IDEM = "INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)"
 
 
-def _state_row(order: Order, expected_version: int) -> tuple[Any, ...]:
-    deadline = order.deadline
-    return (
-        order.stage,
-        order.version,
-        to_micros(order.stage_entered_at),
-        order.held_from,
-        None if deadline is None else to_micros(deadline),
-        order.id,
-        expected_version,
-    )
-
-
-_MISS = object()
 # What a connection keeps between transactions is bounded, so a year-long batch job's
 # memory does not grow with the orders it has written: past a bound a table is
 # dropped whole when the next transaction begins (the hot rows, stock and master
@@ -123,365 +101,88 @@ _MAX_CACHED_DOCS = 50_000
 _MAX_CACHED_HEADS = 50_000
 
 
-class _Cache:
-    """What one connection has read or written, kept across its transactions.
-
-    Valid while no other connection has committed: SQLite's ``PRAGMA data_version``
-    changes exactly then, and every transaction checks it when it begins. Any rollback
-    of a whole transaction clears everything.
-    """
-
-    def __init__(self) -> None:
-        self.version = -1
-        self.docs: dict[tuple[str, str], str | None] = {}
-        self.orders: dict[str, Order | None] = {}
-        self.heads: dict[str, ChainHead | None] = {}
-        self.lists: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        self.list_kinds: set[str] = set()
-
-    def clear(self) -> None:
-        self.docs.clear()
-        self.orders.clear()
-        self.heads.clear()
-        self.lists.clear()
-        self.list_kinds.clear()
-
-
-class _Level:
-    """One open savepoint: where its writes start, and whether SQLite knows of it."""
-
-    __slots__ = ("log_mark", "materialized", "name", "undo_mark")
-
-    def __init__(self, name: str, log_mark: tuple[int, ...], undo_mark: int) -> None:
-        # log_mark: the length of each write queue when the savepoint began
-        self.name = name
-        self.log_mark = log_mark
-        self.undo_mark = undo_mark
-        self.materialized = False
-
-
-class _Scope:
-    """A savepoint of an open transaction (a class, not a generator: one per operation)."""
-
-    __slots__ = ("_tx",)
-
-    def __init__(self, tx: _SqliteTx) -> None:
-        self._tx = tx
-
-    def __enter__(self) -> _SqliteTx:
-        self._tx._open_level()
-        return self._tx
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        if kind is None:
-            self._tx._release_level()
-        else:
-            self._tx._rollback_level()
-
-
-class _SqliteTx:
-    """One ``BEGIN IMMEDIATE`` transaction with write-behind.
+class _SqliteTx(WriteBehindTx):
+    """One ``BEGIN IMMEDIATE`` transaction with write-behind (:mod:`.writebehind`).
 
     It holds SQLite's only write lock, so nothing else can change the database while it
-    runs. Writes are checked at once (version, uniqueness) against what the transaction
-    sees, applied to the connection's cache, and queued; the queue is written with one
-    ``executemany`` per statement when the transaction commits, or earlier when a read
-    needs SQLite itself. A document rewritten many times in a batch (stock, exposure) is
-    written once, and savepoints cost no SQL until a queued write has to cross one.
-
-    Savepoints keep an undo log of cache entries; a savepoint only becomes a real
-    SQLite ``SAVEPOINT`` if queued writes are flushed while it is open (the flush
-    writes each savepoint's share of the queue on its own side of the ``SAVEPOINT``).
+    runs: the connection's cache (kept across its transactions while ``PRAGMA
+    data_version`` says no other connection committed) is always right, and a read for
+    update needs no lock of its own.
     """
 
-    def __init__(self, conn: sqlite3.Connection, cache: _Cache) -> None:
+    def __init__(self, conn: sqlite3.Connection, cache: TxCache) -> None:
+        if len(cache.orders) > _MAX_CACHED_ORDERS:
+            cache.orders.clear()
+        if len(cache.docs) > _MAX_CACHED_DOCS:
+            cache.docs.clear()
+        if len(cache.heads) > _MAX_CACHED_HEADS:
+            cache.heads.clear()
+        super().__init__(cache)
         self._c = conn
-        self._cache = cache
-        self._docs = cache.docs
-        self._orders = cache.orders
-        self._heads = cache.heads
-        self._lists = cache.lists
-        if len(self._orders) > _MAX_CACHED_ORDERS:
-            self._orders.clear()
-        if len(self._docs) > _MAX_CACHED_DOCS:
-            self._docs.clear()
-        if len(self._heads) > _MAX_CACHED_HEADS:
-            self._heads.clear()
-        # queued writes, one queue per table, each in the order made, with the values
-        # as of when they were made
-        self._q_docs: list[tuple[tuple[str, str], str | None]] = []
-        self._q_orders: list[tuple[Order, bool, int, bool]] = []
-        self._q_audit: list[tuple[str, int, bytes, bytes]] = []
-        self._q_idem: list[tuple[str, str, str]] = []
-        self._queues: tuple[list[Any], ...] = (
-            self._q_docs,
-            self._q_orders,
-            self._q_audit,
-            self._q_idem,
-        )
-        self._levels: list[_Level] = []
-        # (table, key, previous value or _MISS) for every cache entry written, so a
-        # savepoint rollback restores the values its writes replaced
-        self._undo: list[tuple[dict[Any, Any], Any, Any]] = []
-        # idempotency records and findable order fields written but maybe not flushed
-        self._idem: dict[str, tuple[str, str]] = {}
-        # keys SQLite was asked for and did not hold: this transaction holds the write
-        # lock, so they stay absent until it writes them (saves a second SELECT per put)
-        self._idem_absent: set[str] = set()
-        self._found: dict[tuple[str, str], str | None] = {}
 
-    # --- bookkeeping --------------------------------------------------------------------
-    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        self._undo.append((table, key, table.get(key, _MISS)))
-        table[key] = value
+    def _exec(self, sql: str) -> None:
+        self._c.execute(sql)
 
-    def _update_lists(self, kind: str, key: str, body: str | None) -> None:
-        """Keep cached listings of ``kind`` right after a write (``None`` = deleted)."""
-        for (k, prefix), rows in self._lists.items():
-            if k != kind or not key.startswith(prefix):
-                continue
-            i = bisect.bisect_left(rows, (key,))
-            present = i < len(rows) and rows[i][0] == key
-            if body is None:
-                if present:
-                    del rows[i]
-            elif present:
-                rows[i] = (key, body)
-            else:
-                rows.insert(i, (key, body))
-
-    def savepoint(self) -> AbstractContextManager[Any]:
-        return _Scope(self)
-
-    def _open_level(self) -> None:
-        # named by depth: a few distinct statements stay in sqlite3's statement cache
-        marks = tuple(map(len, self._queues))
-        self._levels.append(_Level(f"sp{len(self._levels)}", marks, len(self._undo)))
-
-    def _release_level(self) -> None:
-        level = self._levels.pop()
-        if level.materialized:
-            self._c.execute(f"RELEASE {level.name}")
-
-    def _rollback_level(self) -> None:
-        level = self._levels.pop()
-        for queue, mark in zip(self._queues, level.log_mark, strict=True):
-            del queue[mark:]
-        if level.materialized:
-            self._c.execute(f"ROLLBACK TO {level.name}")
-            self._c.execute(f"RELEASE {level.name}")
-        undo = self._undo
-        while len(undo) > level.undo_mark:
-            table, key, old = undo.pop()
-            if old is _MISS:
-                table.pop(key, None)
-            else:
-                table[key] = old
-        # listings are rebuilt from SQLite (after a flush) when next asked for
-        self._lists.clear()
-        self._cache.list_kinds.clear()
-
-    # --- the queue ----------------------------------------------------------------------
-    def flush(self) -> None:
-        """Write every queued write to SQLite (still inside the transaction)."""
-        if not any(self._queues):
-            return
-        start: tuple[int, ...] = (0, 0, 0, 0)
-        for level in self._levels:
-            if level.materialized:
-                continue
-            self._write(start, level.log_mark)
-            start = level.log_mark
-            self._c.execute(f"SAVEPOINT {level.name}")
-            level.materialized = True
-        self._write(start, tuple(map(len, self._queues)))
-        for queue in self._queues:
-            queue.clear()
-        for level in self._levels:
-            level.log_mark = (0, 0, 0, 0)
-
-    def _write(self, start: tuple[int, ...], stop: tuple[int, ...]) -> None:
-        """Write the queued slices ``[start, stop)`` (one savepoint's share)."""
+    def _write(self, part: Slice) -> None:
         c = self._c
-        docs = dict(self._q_docs[start[0] : stop[0]])  # the last write of a key wins
-        if docs:
-            c.executemany(
-                _UPSERT_DOC, [(k, key, b) for (k, key), b in docs.items() if b is not None]
-            )
-            c.executemany(_DELETE_DOC, [k for k, b in docs.items() if b is None])
-        orders: dict[str, list[Any]] = {}
-        for order, inserted, expected, narrow in self._q_orders[start[1] : stop[1]]:
-            seen = orders.get(order.id)
-            if seen is None:
-                orders[order.id] = [order, inserted, expected, narrow]
-            else:
-                seen[0] = order
-                seen[3] = seen[3] and narrow
-        if orders:
-            c.executemany(
-                _INSERT_ORDER, [order_to_row(o) for o, new, _, _ in orders.values() if new]
-            )
-            full = [
-                (*order_to_row(o)[1:], o.id, v)
-                for o, new, v, only_state in orders.values()
-                if not new and not only_state
-            ]
-            state = [_state_row(o, v) for o, new, v, only in orders.values() if not new and only]
-            for sql, rows in ((_UPDATE_ORDER, full), (_UPDATE_STATE, state)):
-                if rows and c.executemany(sql, rows).rowcount != len(rows):
-                    raise StoreError("an order row changed outside this transaction")
-        if stop[2] > start[2]:
-            c.executemany(_INSERT_AUDIT, self._q_audit[start[2] : stop[2]])
-        if stop[3] > start[3]:
-            c.executemany(_INSERT_IDEM, self._q_idem[start[3] : stop[3]])
+        if part.upserts:
+            c.executemany(_UPSERT_DOC, part.upserts)
+        if part.deletes:
+            c.executemany(_DELETE_DOC, part.deletes)
+        if part.inserts:
+            c.executemany(_INSERT_ORDER, [order_to_row(o) for o in part.inserts])
+        full = [(*order_to_row(o)[1:], o.id, v) for o, v in part.full]
+        state = [state_row(o, v) for o, v in part.state]
+        for sql, rows in ((_UPDATE_ORDER, full), (_UPDATE_STATE, state)):
+            if rows and c.executemany(sql, rows).rowcount != len(rows):
+                raise StoreError("an order row changed outside this transaction")
+        if part.audit:
+            c.executemany(_INSERT_AUDIT, part.audit)
+        if part.idem:
+            c.executemany(_INSERT_IDEM, part.idem)
 
-    # --- orders -------------------------------------------------------------------------
-    def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
-        cached = self._orders.get(order_id, _MISS)
-        if cached is not _MISS:
-            return cached  # type: ignore[return-value]
+    def _fetch_order(self, order_id: str, for_update: bool) -> Order | None:
         row = self._c.execute(_SELECT_ORDER, (order_id,)).fetchone()
-        order = None if row is None else order_from_row(row)
-        self._orders[order_id] = order
-        return order
+        return None if row is None else order_from_row(row)
 
-    def find_order_id(self, field: str, value: str) -> str | None:
-        if field not in _FINDABLE:
-            raise InputError(f"cannot look orders up by {field!r}")
-        found = self._found.get((field, value), _MISS)
-        if isinstance(found, str):
-            return found
-        if found is None:  # a queued change moved the value away: ask SQLite itself
-            self.flush()
+    def _fetch_order_id(self, field: str, value: str) -> str | None:
         # "<> ''" lets SQLite use the partial erp_id index
         row = self._c.execute(
             f"SELECT id FROM orders WHERE {field} = ? AND {field} <> ''", (value,)
         ).fetchone()
-        if row is None:
-            return None
-        order = self._orders.get(row[0])
-        if isinstance(order, Order) and getattr(order, field) != value:
-            self.flush()  # the row is about to change: read what it will say
-            return self.find_order_id(field, value)
-        return str(row[0])
+        return None if row is None else str(row[0])
 
-    def _index(self, old: Order | None, new: Order) -> None:
-        for field in _FINDABLE:
-            value = getattr(new, field)
-            before = None if old is None else getattr(old, field)
-            if before is not None and before != value:
-                self._set(self._found, (field, before), None)
-            if value:
-                self._set(self._found, (field, value), new.id)
-
-    def insert_order(self, order: Order) -> None:
-        if self.get_order(order.id) is not None or (
-            self.find_order_id("number", order.number) is not None
-        ):
-            raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists")
-        self._index(None, order)
-        self._set(self._orders, order.id, order)
-        self._q_orders.append((order, True, -1, False))
-
-    def update_order(self, order: Order, expected_version: int) -> None:
-        old = self.get_order(order.id)
-        if old is None or old.version != expected_version:
-            raise ConcurrencyConflict(order.id, expected_version)
-        # only the workflow columns changed: a narrow UPDATE skips re-encoding the
-        # lines and touching the number/token/ERP indexes
-        narrow = _fixed(old) == _fixed(order)
-        if not narrow:
-            self._index(old, order)
-        self._set(self._orders, order.id, order)
-        self._q_orders.append((order, False, expected_version, narrow))
-
-    # --- audit --------------------------------------------------------------------------
-    def chain_head(self, chain: str) -> ChainHead | None:
-        cached = self._heads.get(chain, _MISS)
-        if cached is not _MISS:
-            return cached  # type: ignore[return-value]
+    def _fetch_head(self, chain: str) -> ChainHead | None:
         row = self._c.execute(
             "SELECT seq, leaf FROM audit_log WHERE chain = ? ORDER BY seq DESC LIMIT 1", (chain,)
         ).fetchone()
-        head = None if row is None else ChainHead(row[0], bytes(row[1]))
-        self._heads[chain] = head
-        return head
+        return None if row is None else ChainHead(row[0], bytes(row[1]))
 
-    def append_audit(self, chain: str, seq: int, data: bytes, leaf: bytes) -> None:
-        head = self.chain_head(chain)
-        if head is not None and seq <= head.seq:
-            raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
-        self._set(self._heads, chain, ChainHead(seq, leaf))
-        self._q_audit.append((chain, seq, leaf, data))
-
-    # --- idempotency --------------------------------------------------------------------
-    def get_idempotent(self, key: str) -> tuple[str, str] | None:
-        queued = self._idem.get(key)
-        if queued is not None:
-            return queued
-        if key in self._idem_absent:
-            return None
+    def _fetch_idem(self, key: str) -> tuple[str, str] | None:
         row = self._c.execute(
             "SELECT fingerprint, result FROM idempotency WHERE key = ?", (key,)
         ).fetchone()
-        if row is None:
-            self._idem_absent.add(key)
-            return None
-        return (row[0], row[1])
+        return None if row is None else (row[0], row[1])
 
-    def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
-        if self.get_idempotent(key) is not None:
-            raise ConcurrencyConflict(key, -1, "idempotency key used concurrently")
-        self._set(self._idem, key, (fingerprint, result))
-        self._q_idem.append((key, fingerprint, result))
-
-    # --- documents ----------------------------------------------------------------------
-    def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
-        cached = self._docs.get((kind, key), _MISS)
-        if cached is not _MISS:
-            return cached  # type: ignore[return-value]
-        row = self._c.execute(
-            "SELECT body FROM docs WHERE kind = ? AND key = ?", (kind, key)
-        ).fetchone()
-        body = None if row is None else str(row[0])
-        self._docs[(kind, key)] = body
-        return body
-
-    def put_doc(self, kind: str, key: str, body: str) -> None:
-        self._set(self._docs, (kind, key), body)
-        self._q_docs.append(((kind, key), body))
-        if kind in self._cache.list_kinds:  # checked here: ~25 writes an order
-            self._update_lists(kind, key, body)
-
-    def delete_doc(self, kind: str, key: str) -> None:
-        self._set(self._docs, (kind, key), None)
-        self._q_docs.append(((kind, key), None))
-        if kind in self._cache.list_kinds:
-            self._update_lists(kind, key, None)
-
-    def docs(
-        self, kind: str, prefix: str = "", *, limit: int | None = None
-    ) -> list[tuple[str, str]]:
-        if limit is not None:  # a window into a long listing: never cached
-            self.flush()
-            rows = self._c.execute(
-                "SELECT key, body FROM docs WHERE kind = ? AND key >= ? AND key < ? "
-                "ORDER BY key LIMIT ?",
-                (kind, prefix, prefix + "\U0010ffff", limit),
-            ).fetchall()
-            return [(str(k), str(b)) for k, b in rows]
-        cached = self._lists.get((kind, prefix))
-        if cached is not None:
-            return list(cached)
-        self.flush()
+    def _fetch_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str]:
+        if len(keys) == 1:
+            row = self._c.execute(
+                "SELECT body FROM docs WHERE kind = ? AND key = ?", (kind, keys[0])
+            ).fetchone()
+            return {} if row is None else {keys[0]: str(row[0])}
         rows = self._c.execute(
-            "SELECT key, body FROM docs WHERE kind = ? AND key >= ? AND key < ? ORDER BY key",
-            (kind, prefix, prefix + "\U0010ffff"),
+            "SELECT key, body FROM docs WHERE kind = ? AND key IN (SELECT value FROM json_each(?))",
+            (kind, json.dumps(list(keys))),
         ).fetchall()
-        found = [(str(k), str(b)) for k, b in rows]
-        self._lists[(kind, prefix)] = found
-        self._cache.list_kinds.add(kind)
-        return list(found)
+        return {str(k): str(b) for k, b in rows}
+
+    def _fetch_listing(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
+        sql = "SELECT key, body FROM docs WHERE kind = ? AND key >= ? AND key < ? ORDER BY key"
+        params: tuple[object, ...] = (kind, prefix, prefix + "\U0010ffff")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        return [(str(k), str(b)) for k, b in self._c.execute(sql, params).fetchall()]
 
 
 class SqliteStore:
@@ -506,7 +207,7 @@ class SqliteStore:
         self._synchronous = synchronous.upper()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
-        self._caches: dict[int, _Cache] = {}
+        self._caches: dict[int, TxCache] = {}
         self._all_lock = threading.Lock()
         self._shared_memory = self.path == ":memory:"
         if self._shared_memory:
@@ -582,7 +283,7 @@ class SqliteStore:
         """A ``BEGIN IMMEDIATE`` transaction; nested calls in one thread are savepoints."""
         current: _SqliteTx | None = getattr(self._local, "tx", None)
         if current is not None:
-            return _Scope(current)
+            return Scope(current)
         return self._begin()
 
     @contextmanager
@@ -716,11 +417,11 @@ class SqliteStore:
         conn.execute(sql, params)
         self._cache_for(conn).clear()
 
-    def _cache_for(self, conn: sqlite3.Connection) -> _Cache:
-        caches: dict[int, _Cache] = self._caches
+    def _cache_for(self, conn: sqlite3.Connection) -> TxCache:
+        caches: dict[int, TxCache] = self._caches
         cache = caches.get(id(conn))
         if cache is None:
-            cache = caches[id(conn)] = _Cache()
+            cache = caches[id(conn)] = TxCache()
         return cache
 
     def close(self) -> None:

@@ -159,6 +159,22 @@ class StoreContract(EvidenceContract):
             assert tx.docs("t") == [("a", "one")]
             assert tx.docs("u", "a/") == [("a/x", "4")]
 
+    def test_get_docs_reads_many_keys_and_sees_own_writes(self, store: Store) -> None:
+        with store.transaction() as tx:
+            for key in ("b", "a", "c"):
+                tx.put_doc("stock", key, key.upper())
+            tx.put_doc("other", "a", "x")
+        with store.transaction() as tx:
+            assert tx.get_docs("stock", ["c", "a", "zz", "a"]) == {"a": "A", "c": "C"}
+            assert tx.get_docs("stock", []) == {}
+            tx.put_doc("stock", "zz", "new")
+            tx.delete_doc("stock", "c")
+            locked = tx.get_docs("stock", ["a", "c", "zz"], for_update=True)
+            assert locked == {"a": "A", "zz": "new"}
+            assert list(locked) == sorted(locked)  # key order
+        with store.transaction() as tx:
+            assert tx.get_docs("stock", ["a", "b", "c", "zz"]) == {"a": "A", "b": "B", "zz": "new"}
+
     def test_listings_see_writes_of_the_same_transaction(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.put_doc("cap", "F1/b", "2")

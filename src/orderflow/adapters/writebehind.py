@@ -1,0 +1,487 @@
+"""Write-behind inside one transaction, shared by the SQL adapters (SQLite, PostgreSQL).
+
+A transaction checks every write at once (version, uniqueness) against what it sees,
+applies it to a cache of what it has read and written, and queues it; the queue goes to
+the database with one ``executemany`` per statement when the transaction commits, or
+earlier when a read needs the database itself (a listing, a lookup by a field that a
+queued change moved). A document rewritten many times in a batch (stock, exposure) is
+written once, and savepoints cost no SQL until a queued write has to cross one.
+
+Savepoints keep an undo log of cache entries; a savepoint only becomes a real SQL
+``SAVEPOINT`` if queued writes are flushed while it is open (the flush writes each
+savepoint's share of the queue on its own side of the ``SAVEPOINT``).
+
+An adapter subclasses :class:`WriteBehindTx` and supplies the reads (``_fetch_*``), the
+writes of one savepoint's share of the queue (``_write``) and ``_exec`` for savepoint
+statements. SQLite's cache outlives the transaction (one writer at a time, checked with
+``PRAGMA data_version``); PostgreSQL's lives for one transaction, and a read *for update*
+goes to the database once per key (``SELECT ... FOR UPDATE``) even when the row is
+already cached, because only that takes the row lock (``_locking``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import operator
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from orderflow.adapters.rows import COLUMNS, to_micros
+from orderflow.audit import ChainHead
+from orderflow.domain.order import Order
+from orderflow.exceptions import ConcurrencyConflict, InputError
+
+__all__ = ["FINDABLE", "TxCache", "WriteBehindTx", "state_row"]
+
+FINDABLE = frozenset({"number", "query_token_hash", "erp_id"})
+"""The order fields :meth:`WriteBehindTx.find_order_id` looks orders up by."""
+
+STATE_COLUMNS = ("stage", "version", "stage_entered_at", "held_from", "deadline")
+"""The workflow columns a narrow ``UPDATE`` writes (in :func:`state_row` order, then id
+and expected version)."""
+
+_FIXED = tuple(c for c in COLUMNS if c not in (*STATE_COLUMNS, "verification_code"))
+_fixed = operator.attrgetter(*_FIXED)  # tuple equality checks identity first, in C
+_MISS = object()
+
+
+def state_row(order: Order, expected_version: int) -> tuple[Any, ...]:
+    """Parameters of a narrow ``UPDATE`` (workflow columns, then id and expected version)."""
+    deadline = order.deadline
+    return (
+        order.stage,
+        order.version,
+        to_micros(order.stage_entered_at),
+        order.held_from,
+        None if deadline is None else to_micros(deadline),
+        order.id,
+        expected_version,
+    )
+
+
+class TxCache:
+    """What a connection has read or written (documents, orders, chain heads, listings).
+
+    SQLite keeps one per connection across transactions; PostgreSQL one per transaction.
+    """
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.docs: dict[tuple[str, str], str | None] = {}
+        self.orders: dict[str, Order | None] = {}
+        self.heads: dict[str, ChainHead | None] = {}
+        self.lists: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.list_kinds: set[str] = set()
+
+    def clear(self) -> None:
+        self.docs.clear()
+        self.orders.clear()
+        self.heads.clear()
+        self.lists.clear()
+        self.list_kinds.clear()
+
+
+class _Level:
+    """One open savepoint: where its writes start, and whether the database knows of it."""
+
+    __slots__ = ("log_mark", "materialized", "name", "undo_mark")
+
+    def __init__(self, name: str, log_mark: tuple[int, ...], undo_mark: int) -> None:
+        # log_mark: the length of each write queue when the savepoint began
+        self.name = name
+        self.log_mark = log_mark
+        self.undo_mark = undo_mark
+        self.materialized = False
+
+
+class Scope:
+    """A savepoint of an open transaction (a class, not a generator: one per operation)."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: WriteBehindTx) -> None:
+        self._tx = tx
+
+    def __enter__(self) -> Any:
+        self._tx._open_level()
+        return self._tx
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None:
+            self._tx._release_level()
+        else:
+            self._tx._rollback_level()
+
+
+class Slice:
+    """One savepoint's share of the queue, collapsed: the last write of a key wins."""
+
+    __slots__ = ("audit", "deletes", "full", "idem", "inserts", "state", "upserts")
+
+    def __init__(self) -> None:
+        self.upserts: list[tuple[str, str, str]] = []
+        self.deletes: list[tuple[str, str]] = []
+        self.inserts: list[Order] = []
+        self.full: list[tuple[Order, int]] = []  # (order, expected version)
+        self.state: list[tuple[Order, int]] = []  # only the workflow columns changed
+        self.audit: list[tuple[str, int, bytes, bytes]] = []
+        self.idem: list[tuple[str, str, str]] = []
+
+
+class WriteBehindTx:
+    """The adapter-independent part of a write-behind transaction (see the module doc)."""
+
+    _locking = False
+    """Whether a read for update must reach the database to lock the row (PostgreSQL)."""
+
+    def __init__(self, cache: TxCache) -> None:
+        self._cache = cache
+        self._docs = cache.docs
+        self._orders = cache.orders
+        self._heads = cache.heads
+        self._lists = cache.lists
+        # queued writes, one queue per table, each in the order made, with the values
+        # as of when they were made
+        self._q_docs: list[tuple[tuple[str, str], str | None]] = []
+        self._q_orders: list[tuple[Order, bool, int, bool]] = []
+        self._q_audit: list[tuple[str, int, bytes, bytes]] = []
+        self._q_idem: list[tuple[str, str, str]] = []
+        self._queues: tuple[list[Any], ...] = (
+            self._q_docs,
+            self._q_orders,
+            self._q_audit,
+            self._q_idem,
+        )
+        self._levels: list[_Level] = []
+        # (table, key, previous value or _MISS) for every cache entry written, so a
+        # savepoint rollback restores the values its writes replaced
+        self._undo: list[tuple[dict[Any, Any], Any, Any]] = []
+        # idempotency records and findable order fields written but maybe not flushed
+        self._idem: dict[str, tuple[str, str] | None] = {}
+        self._found: dict[tuple[str, str], str | None] = {}
+        # rows this transaction locked, and rows it wrote: a read for update of those
+        # returns the queued value without a lock (a blind write is last-writer-wins
+        # anyway; the write itself locks the row when it is flushed)
+        self._locked: dict[Any, bool] = {}
+        self._written: dict[Any, bool] = {}
+
+    # --- what an adapter supplies -------------------------------------------------------
+    def _fetch_order(self, order_id: str, for_update: bool) -> Order | None:
+        raise NotImplementedError
+
+    def _fetch_order_id(self, field: str, value: str) -> str | None:
+        raise NotImplementedError
+
+    def _fetch_head(self, chain: str) -> ChainHead | None:
+        raise NotImplementedError
+
+    def _fetch_idem(self, key: str) -> tuple[str, str] | None:
+        raise NotImplementedError
+
+    def _fetch_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str]:
+        """The bodies of the documents of ``kind`` among ``keys`` that exist (locked, and
+        the missing keys' creation serialised, when ``for_update``)."""
+        raise NotImplementedError
+
+    def _fetch_listing(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def _write(self, part: Slice) -> None:
+        """Write one savepoint's share of the queue."""
+        raise NotImplementedError
+
+    def _exec(self, sql: str) -> None:
+        """Run a savepoint statement (``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``)."""
+        raise NotImplementedError
+
+    # --- bookkeeping --------------------------------------------------------------------
+    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        self._undo.append((table, key, table.get(key, _MISS)))
+        table[key] = value
+
+    def _update_lists(self, kind: str, key: str, body: str | None) -> None:
+        """Keep cached listings of ``kind`` right after a write (``None`` = deleted)."""
+        for (k, prefix), rows in self._lists.items():
+            if k != kind or not key.startswith(prefix):
+                continue
+            i = bisect.bisect_left(rows, (key,))
+            present = i < len(rows) and rows[i][0] == key
+            if body is None:
+                if present:
+                    del rows[i]
+            elif present:
+                rows[i] = (key, body)
+            else:
+                rows.insert(i, (key, body))
+
+    def savepoint(self) -> AbstractContextManager[Any]:
+        return Scope(self)
+
+    def _open_level(self) -> None:
+        # named by depth: a few distinct statements stay in the statement caches
+        marks = tuple(map(len, self._queues))
+        self._levels.append(_Level(f"sp{len(self._levels)}", marks, len(self._undo)))
+
+    def _release_level(self) -> None:
+        level = self._levels.pop()
+        if level.materialized:
+            self._exec(f"RELEASE SAVEPOINT {level.name}")
+
+    def _rollback_level(self) -> None:
+        level = self._levels.pop()
+        for queue, mark in zip(self._queues, level.log_mark, strict=True):
+            del queue[mark:]
+        if level.materialized:
+            self._exec(f"ROLLBACK TO SAVEPOINT {level.name}")
+            self._exec(f"RELEASE SAVEPOINT {level.name}")
+        undo = self._undo
+        while len(undo) > level.undo_mark:
+            table, key, old = undo.pop()
+            if old is _MISS:
+                table.pop(key, None)
+            else:
+                table[key] = old
+        # listings are rebuilt from the database (after a flush) when next asked for
+        self._lists.clear()
+        self._cache.list_kinds.clear()
+
+    # --- the queue ----------------------------------------------------------------------
+    def pending(self) -> bool:
+        """Whether writes are queued."""
+        return any(self._queues)
+
+    def flush(self) -> None:
+        """Write every queued write to the database (still inside the transaction)."""
+        if not any(self._queues):
+            return
+        start: tuple[int, ...] = (0, 0, 0, 0)
+        for level in self._levels:
+            if level.materialized:
+                continue
+            self._write(self._slice(start, level.log_mark))
+            start = level.log_mark
+            self._exec(f"SAVEPOINT {level.name}")
+            level.materialized = True
+        self._write(self._slice(start, tuple(map(len, self._queues))))
+        for queue in self._queues:
+            queue.clear()
+        for level in self._levels:
+            level.log_mark = (0, 0, 0, 0)
+
+    def _slice(self, start: tuple[int, ...], stop: tuple[int, ...]) -> Slice:
+        """The queued slices ``[start, stop)`` (one savepoint's share), collapsed."""
+        part = Slice()
+        docs = dict(self._q_docs[start[0] : stop[0]])  # the last write of a key wins
+        for (kind, key), body in docs.items():
+            if body is None:
+                part.deletes.append((kind, key))
+            else:
+                part.upserts.append((kind, key, body))
+        orders: dict[str, list[Any]] = {}
+        for order, inserted, expected, narrow in self._q_orders[start[1] : stop[1]]:
+            seen = orders.get(order.id)
+            if seen is None:
+                orders[order.id] = [order, inserted, expected, narrow]
+            else:
+                seen[0] = order
+                seen[3] = seen[3] and narrow
+        for order, inserted, expected, narrow in orders.values():
+            if inserted:
+                part.inserts.append(order)
+            else:
+                (part.state if narrow else part.full).append((order, expected))
+        part.audit = self._q_audit[start[2] : stop[2]]
+        part.idem = self._q_idem[start[3] : stop[3]]
+        return part
+
+    # --- orders -------------------------------------------------------------------------
+    def get_order(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        cached = self._orders.get(order_id, _MISS)
+        if cached is not _MISS and not (
+            for_update
+            and self._locking
+            and order_id not in self._locked
+            and order_id not in self._written  # inserted, or updated after a version check
+        ):
+            return cached  # type: ignore[return-value]
+        order = self._fetch_order(order_id, for_update and self._locking)
+        if for_update and self._locking:
+            self._set(self._locked, order_id, True)
+        self._orders[order_id] = order
+        return order
+
+    def find_order_id(self, field: str, value: str) -> str | None:
+        if field not in FINDABLE:
+            raise InputError(f"cannot look orders up by {field!r}")
+        found = self._found.get((field, value), _MISS)
+        if isinstance(found, str):
+            return found
+        if found is None:  # a queued change moved the value away: ask the database itself
+            self.flush()
+        order_id = self._fetch_order_id(field, value)
+        if order_id is None:
+            return None
+        order = self._orders.get(order_id)
+        if isinstance(order, Order) and getattr(order, field) != value:
+            self.flush()  # the row is about to change: read what it will say
+            return self.find_order_id(field, value)
+        return order_id
+
+    def _index(self, old: Order | None, new: Order) -> None:
+        for field in FINDABLE:
+            value = getattr(new, field)
+            before = None if old is None else getattr(old, field)
+            if before is not None and before != value:
+                self._set(self._found, (field, before), None)
+            if value:
+                self._set(self._found, (field, value), new.id)
+
+    def _exists(self, order: Order) -> bool:
+        """Whether an order with ``order``'s id or number exists already."""
+        return self.get_order(order.id) is not None or (
+            self.find_order_id("number", order.number) is not None
+        )
+
+    def insert_order(self, order: Order) -> None:
+        if self._exists(order):
+            raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists")
+        self._index(None, order)
+        self._set(self._orders, order.id, order)
+        if self._locking:
+            self._set(self._written, order.id, True)
+        self._q_orders.append((order, True, -1, False))
+
+    def update_order(self, order: Order, expected_version: int) -> None:
+        old = self.get_order(order.id)
+        if old is None or old.version != expected_version:
+            raise ConcurrencyConflict(order.id, expected_version)
+        # only the workflow columns changed: a narrow UPDATE skips re-encoding the
+        # lines and touching the number/token/ERP indexes
+        narrow = _fixed(old) == _fixed(order)
+        if not narrow:
+            self._index(old, order)
+        self._set(self._orders, order.id, order)
+        if self._locking:
+            self._set(self._written, order.id, True)
+        self._q_orders.append((order, False, expected_version, narrow))
+
+    def _unlocked_updates(self) -> bool:
+        """Whether a queued update targets an order this transaction did not lock (its
+        version check can only be trusted once the database counted the rows)."""
+        return self._locking and any(
+            not inserted and order.id not in self._locked
+            for order, inserted, _, _ in self._q_orders
+        )
+
+    # --- audit --------------------------------------------------------------------------
+    def chain_head(self, chain: str) -> ChainHead | None:
+        cached = self._heads.get(chain, _MISS)
+        if cached is not _MISS:
+            return cached  # type: ignore[return-value]
+        head = self._fetch_head(chain)
+        self._heads[chain] = head
+        return head
+
+    def append_audit(self, chain: str, seq: int, data: bytes, leaf: bytes) -> None:
+        head = self.chain_head(chain)
+        if head is not None and seq <= head.seq:
+            raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
+        self._set(self._heads, chain, ChainHead(seq, leaf))
+        self._q_audit.append((chain, seq, leaf, data))
+
+    # --- idempotency --------------------------------------------------------------------
+    def get_idempotent(self, key: str) -> tuple[str, str] | None:
+        known = self._idem.get(key, _MISS)
+        if known is not _MISS:
+            return known  # type: ignore[return-value]
+        stored = self._fetch_idem(key)
+        self._idem[key] = stored  # a read: no undo (a rollback cannot unstore it)
+        return stored
+
+    def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
+        if self.get_idempotent(key) is not None:
+            raise ConcurrencyConflict(key, -1, "idempotency key used concurrently")
+        self._set(self._idem, key, (fingerprint, result))
+        self._q_idem.append((key, fingerprint, result))
+
+    # --- documents ----------------------------------------------------------------------
+    def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
+        k = (kind, key)
+        cached = self._docs.get(k, _MISS)
+        if cached is not _MISS and not (
+            for_update and self._locking and k not in self._locked and k not in self._written
+        ):
+            return cached  # type: ignore[return-value]
+        return self._load_docs(kind, (key,), for_update).get(key)
+
+    def get_docs(
+        self, kind: str, keys: Iterable[str], *, for_update: bool = False
+    ) -> dict[str, str]:
+        """The bodies of the documents of ``kind`` among ``keys`` that exist, read (and
+        with ``for_update`` locked, in key order) with one statement."""
+        wanted = sorted(set(keys))
+        lock = for_update and self._locking
+        docs = self._docs
+        out: dict[str, str] = {}
+        missing: list[str] = []
+        for key in wanted:
+            k = (kind, key)
+            cached = docs.get(k, _MISS)
+            if cached is _MISS or (lock and k not in self._locked and k not in self._written):
+                missing.append(key)
+            elif cached is not None:
+                out[key] = cached  # type: ignore[assignment]
+        if missing:
+            for key, body in self._load_docs(kind, missing, for_update).items():
+                if body is not None:
+                    out[key] = body
+            return {key: out[key] for key in wanted if key in out}  # key order
+        return out
+
+    def _load_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str | None]:
+        """Read ``keys`` from the database into the cache; their (cached) bodies."""
+        lock = for_update and self._locking
+        fetched = self._fetch_docs(kind, keys, lock)
+        out: dict[str, str | None] = {}
+        for key in keys:
+            k = (kind, key)
+            if lock:
+                self._set(self._locked, k, True)
+            body = fetched.get(key)
+            if lock and k in self._docs and self._docs[k] != body:
+                self._update_lists(kind, key, body)  # moved on since we listed it
+            self._docs[k] = body
+            out[key] = body
+        return out
+
+    def put_doc(self, kind: str, key: str, body: str) -> None:
+        self._set(self._docs, (kind, key), body)
+        if self._locking:
+            self._set(self._written, (kind, key), True)
+        self._q_docs.append(((kind, key), body))
+        if kind in self._cache.list_kinds:  # checked here: ~25 writes an order
+            self._update_lists(kind, key, body)
+
+    def delete_doc(self, kind: str, key: str) -> None:
+        self._set(self._docs, (kind, key), None)
+        if self._locking:
+            self._set(self._written, (kind, key), True)
+        self._q_docs.append(((kind, key), None))
+        if kind in self._cache.list_kinds:
+            self._update_lists(kind, key, None)
+
+    def docs(
+        self, kind: str, prefix: str = "", *, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        if limit is not None:  # a window into a long listing: never cached
+            self.flush()
+            return self._fetch_listing(kind, prefix, limit)
+        cached = self._lists.get((kind, prefix))
+        if cached is not None:
+            return list(cached)
+        self.flush()
+        found = self._fetch_listing(kind, prefix, None)
+        self._lists[(kind, prefix)] = found
+        self._cache.list_kinds.add(kind)
+        return list(found)
