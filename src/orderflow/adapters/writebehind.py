@@ -72,7 +72,8 @@ class TxCache:
         self.orders: dict[str, Order | None] = {}
         self.heads: dict[str, ChainHead | None] = {}
         self.lists: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        self.list_kinds: set[str] = set()
+        self.list_kinds: dict[str, set[str]] = {}
+        """kind -> the prefixes of its cached listings (a write updates only those)"""
 
     def clear(self) -> None:
         self.docs.clear()
@@ -202,9 +203,10 @@ class WriteBehindTx:
 
     def _update_lists(self, kind: str, key: str, body: str | None) -> None:
         """Keep cached listings of ``kind`` right after a write (``None`` = deleted)."""
-        for (k, prefix), rows in self._lists.items():
-            if k != kind or not key.startswith(prefix):
+        for prefix in self._cache.list_kinds.get(kind, ()):
+            if not key.startswith(prefix):
                 continue
+            rows = self._lists[(kind, prefix)]
             i = bisect.bisect_left(rows, (key,))
             present = i < len(rows) and rows[i][0] == key
             if body is None:
@@ -483,5 +485,5 @@ class WriteBehindTx:
         self.flush()
         found = self._fetch_listing(kind, prefix, None)
         self._lists[(kind, prefix)] = found
-        self._cache.list_kinds.add(kind)
+        self._cache.list_kinds.setdefault(kind, set()).add(prefix)
         return list(found)
