@@ -33,6 +33,7 @@ def child(orders: int, batch: int, plain: bool) -> None:
     """One run in this process: print a JSON line with wall and CPU seconds."""
     sys.path.insert(0, str(HERE))
     import bench_year
+
     from orderflow._batch import batch_gc
     from orderflow.bootstrap import open_store
     from orderflow.clock import FrozenClock

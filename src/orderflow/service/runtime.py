@@ -76,6 +76,7 @@ class Runtime:
             for s in t.source
         }
         self.checkpointer = Checkpointer(store)
+        self._last_local: tuple[dt.datetime | None, str, dt.date] = (None, "", dt.date.min)
         self.risk = RiskSources(store)
         """Where the delivery-risk rules read their inputs (R13); replaceable."""
 
@@ -86,8 +87,14 @@ class Runtime:
 
     def local_date(self, instant: dt.datetime) -> dt.date:
         """The calendar date of ``instant`` in the factory time zone of the policy."""
-        zone = zoneinfo.ZoneInfo(self.policy.timezone)  # cached by zoneinfo
-        return dt.datetime.fromtimestamp(to_micros(instant) / 1e6, zone).date()
+        timezone = self.policy.timezone
+        last = self._last_local
+        if last[0] == instant and last[1] == timezone:  # an operation asks several times
+            return last[2]
+        zone = zoneinfo.ZoneInfo(timezone)  # cached by zoneinfo
+        day = dt.datetime.fromtimestamp(to_micros(instant) / 1e6, zone).date()
+        self._last_local = (instant, timezone, day)
+        return day
 
     def now(self) -> dt.datetime:
         """The clock's instant as a plain stdlib UTC datetime."""

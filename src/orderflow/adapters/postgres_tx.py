@@ -1,0 +1,343 @@
+"""A transaction of the PostgreSQL store: write-behind over one pooled connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from orderflow.adapters.postgres_sql import (
+    _BEGIN,
+    _DELETE_DOCS,
+    _INSERT_AUDITS,
+    _INSERT_IDEMS,
+    _INSERT_ORDERS,
+    _LOCK_DOCS,
+    _LOCK_KEYS,
+    _SELECT_DOC,
+    _SELECT_DOCS,
+    _SELECT_GENERATIONS,
+    _SELECT_HEAD,
+    _SELECT_ORDER,
+    _SELECT_ORDER_LOCKED,
+    _UPDATE_ORDERS,
+    _UPDATE_STATES,
+    _UPSERT_DOCS,
+    _columns,
+    _error,
+    _prefix_end,
+)
+from orderflow.adapters.rows import (
+    order_from_row,
+    order_to_row,
+)
+from orderflow.adapters.writebehind import (
+    Slice,
+    TxCache,
+    WriteBehindTx,
+    state_row,
+)
+from orderflow.audit import ChainHead
+from orderflow.domain.order import Order
+from orderflow.exceptions import ConcurrencyConflict, StoreError
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from orderflow.adapters.postgres import PostgresStore
+
+
+__all__ = ["_KindCache", "_PgTx"]
+
+
+class _KindCache:
+    """One process's copy of the documents of one kind, valid at one generation."""
+
+    __slots__ = ("docs", "gen", "lists")
+
+    def __init__(self, gen: int) -> None:
+        self.gen = gen
+        self.docs: dict[str, str | None] = {}
+        self.lists: dict[str, list[tuple[str, str]]] = {}
+
+
+class _PgTx(WriteBehindTx):
+    """One ``READ COMMITTED`` transaction on one pooled connection, with write-behind.
+
+    ``BEGIN`` goes out with the first statement, the queued writes and ``COMMIT`` with
+    one pipeline (one round trip); reads for update are ``SELECT ... FOR UPDATE``.
+    """
+
+    _locking = True
+
+    def __init__(self, conn: psycopg.Connection[Any], store: PostgresStore) -> None:
+        super().__init__(TxCache())
+        self._c = conn
+        self._store = store
+        self._error = store._driver.Error
+        self._lock_prefix = store.schema + "\x1f"
+        self._begun = False
+        self._broken = False  # a statement failed: only a rollback is left
+        self._checks: list[tuple[psycopg.Cursor[Any], int]] = []
+        self._piped = False  # inside the commit's pipeline
+        self._gens: dict[str, int] | None = None  # tracked kinds' generations at BEGIN
+        self._dirty: set[str] = set()  # kinds this transaction wrote
+
+    # --- statements ---------------------------------------------------------------------
+    def _run(
+        self, sql: str, params: Sequence[Any] = (), what: str = "reading", key: str = "?"
+    ) -> psycopg.Cursor[Any]:
+        if self._broken:
+            raise StoreError("this transaction already failed; it can only roll back")
+        if not self._begun:  # BEGIN rides with the first statement
+            return self._pipelined(((sql, params),), what, key)[0]
+        try:
+            return self._c.execute(sql, params)
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, what, key) from exc
+
+    def _pipelined(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], what: str, key: str = "?"
+    ) -> list[psycopg.Cursor[Any]]:
+        """Send ``statements`` (after ``BEGIN`` if not yet sent) in one round trip."""
+        if self._broken:
+            raise StoreError("this transaction already failed; it can only roll back")
+        gens = None
+        try:
+            with self._c.pipeline():
+                if not self._begun:
+                    self._c.execute(_BEGIN)
+                    if self._store.master_kinds:
+                        gens = self._c.execute(_SELECT_GENERATIONS)
+                cursors = [self._c.execute(sql, params) for sql, params in statements]
+            self._begun = True
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, what, key) from exc
+        if gens is not None:
+            self._gens = {str(k): int(g) for k, g in gens.fetchall()}
+        return cursors
+
+    # --- master data cached between transactions ----------------------------------------
+    def _shared(self, kind: str) -> _KindCache | None:
+        """The process-wide cache of ``kind`` if this transaction may use it: the kind is
+        tracked, unchanged since the cache was filled (same generation as this
+        transaction saw when it began), and not written by this transaction."""
+        gens = self._gens
+        if gens is None or kind not in gens or kind in self._dirty:
+            return None
+        shared = self._store._shared
+        cache = shared.get(kind)
+        if cache is None or cache.gen != gens[kind]:
+            cache = shared[kind] = _KindCache(gens[kind])
+        return cache
+
+    def put_doc(self, kind: str, key: str, body: str) -> None:
+        self._dirty.add(kind)
+        super().put_doc(kind, key, body)
+
+    def delete_doc(self, kind: str, key: str) -> None:
+        self._dirty.add(kind)
+        super().delete_doc(kind, key)
+
+    def _exec(self, sql: str) -> None:
+        if not self._broken:  # after a failure the whole transaction rolls back anyway
+            self._run(sql, (), "handling a savepoint")
+
+    def commit(self) -> None:
+        """Write the queue and commit, in one round trip when every updated row is locked."""
+        if self._broken:
+            raise StoreError(
+                "the transaction was aborted by an error the caller caught; "
+                "nothing was committed (catch errors inside tx.savepoint() instead)"
+            )
+        if not self._begun and not self.pending():
+            return  # nothing was read or written: nothing to commit
+        conn = self._c
+        early = self._unlocked_updates()  # their version checks must be counted first
+        try:
+            with conn.pipeline():
+                self._piped = True
+                if not self._begun:
+                    conn.execute(_BEGIN)
+                    self._begun = True
+                self.flush()
+                if not early:
+                    conn.execute("COMMIT")
+            self._piped = False
+            self._check_counts()
+            if early:
+                conn.execute("COMMIT")
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, "committing") from exc
+
+    def flush(self) -> None:
+        if not self.pending():
+            return
+        if self._piped:  # already in the commit's pipeline
+            super().flush()
+            return
+        try:
+            with self._c.pipeline():
+                if not self._begun:
+                    self._c.execute(_BEGIN)
+                    self._begun = True
+                super().flush()
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, "writing") from exc
+        self._check_counts()
+
+    def _check_counts(self) -> None:
+        checks, self._checks = self._checks, []
+        for cur, expected in checks:
+            if cur.rowcount != expected:
+                self._broken = True
+                raise ConcurrencyConflict("?", -1, "an order row changed since it was read")
+
+    def _write(self, part: Slice) -> None:
+        conn = self._c
+        if part.upserts:
+            conn.execute(_UPSERT_DOCS, _columns(part.upserts))
+        if part.deletes:
+            conn.execute(_DELETE_DOCS, _columns(part.deletes))
+        if part.inserts:
+            conn.execute(_INSERT_ORDERS, _columns([order_to_row(o) for o in part.inserts]))
+        if part.full:
+            rows = [(*order_to_row(o), v) for o, v in part.full]
+            self._checks.append((conn.execute(_UPDATE_ORDERS, _columns(rows)), len(rows)))
+        if part.state:
+            rows = [state_row(o, v) for o, v in part.state]
+            self._checks.append((conn.execute(_UPDATE_STATES, _columns(rows)), len(rows)))
+        if part.audit:
+            conn.execute(_INSERT_AUDITS, _columns(part.audit))
+        if part.idem:
+            conn.execute(_INSERT_IDEMS, _columns(part.idem))
+
+    def _exists(self, order: Order) -> bool:
+        """Whether the id or number is taken, with one statement (the ``UNIQUE`` keys
+        still catch an order another writer commits meanwhile, at commit)."""
+        if self._orders.get(order.id) is not None:
+            return True
+        found = self._found.get(("number", order.number), False)
+        if isinstance(found, str):
+            return True
+        if found is None:  # a queued change moved the number away: ask the database
+            self.flush()
+        row = self._run(
+            "SELECT 1 FROM orders WHERE id = %s OR number = %s LIMIT 1",
+            (order.id, order.number),
+            "checking an order is new",
+            order.id,
+        ).fetchone()
+        return row is not None
+
+    def insert_order(self, order: Order) -> None:
+        super().insert_order(order)
+        # a new order's audit chain is empty (UNIQUE (chain, seq) checks it at commit)
+        self._heads.setdefault(order.id, None)
+
+    # --- reads --------------------------------------------------------------------------
+    def _fetch_order(self, order_id: str, for_update: bool) -> Order | None:
+        if not for_update or order_id in self._heads:
+            sql = _SELECT_ORDER_LOCKED if for_update else _SELECT_ORDER
+            row = self._run(sql, (order_id,), "reading an order", order_id).fetchone()
+            return None if row is None else order_from_row(row)
+        # an order is locked to be changed, and a change appends to its audit chain:
+        # read the chain's head in the same round trip, after the lock is held (a
+        # separate statement, so it sees what the previous lock holder committed)
+        order_cur, head_cur = self._pipelined(
+            ((_SELECT_ORDER_LOCKED, (order_id,)), (_SELECT_HEAD, (order_id,))),
+            "locking an order",
+            order_id,
+        )
+        row = order_cur.fetchone()
+        head = head_cur.fetchone()
+        if row is None:
+            return None
+        self._heads[order_id] = None if head is None else ChainHead(int(head[0]), bytes(head[1]))
+        return order_from_row(row)
+
+    def _fetch_order_id(self, field: str, value: str) -> str | None:
+        row = self._run(
+            # "<> ''" lets the planner use the partial erp_id index
+            f"SELECT id FROM orders WHERE {field} = %s AND {field} <> '' LIMIT 1",
+            (value,),
+            "finding an order",
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _fetch_head(self, chain: str) -> ChainHead | None:
+        row = self._run(
+            _SELECT_HEAD,
+            (chain,),
+            "reading a chain head",
+            chain,
+        ).fetchone()
+        return None if row is None else ChainHead(int(row[0]), bytes(row[1]))
+
+    def _fetch_idem(self, key: str) -> tuple[str, str] | None:
+        row = self._run(
+            "SELECT fingerprint, result FROM idempotency WHERE key = %s",
+            (key,),
+            "reading an idempotency key",
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def _fetch_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str]:
+        what = "locking documents" if for_update else "reading documents"
+        shared = None if for_update else self._shared(kind)
+        if shared is not None:
+            known = shared.docs
+            missing = [k for k in keys if k not in known]
+            if missing:
+                fetched = self._fetch_docs_from_db(kind, missing, False, what)
+                for k in missing:
+                    known[k] = fetched.get(k)
+            return {k: b for k in keys if (b := known[k]) is not None}
+        return self._fetch_docs_from_db(kind, keys, for_update, what)
+
+    def _fetch_docs_from_db(
+        self, kind: str, keys: Sequence[str], for_update: bool, what: str
+    ) -> dict[str, str]:
+        if len(keys) == 1 and not for_update:
+            row = self._run(_SELECT_DOC, (kind, keys[0]), what).fetchone()
+            return {} if row is None else {keys[0]: str(row[0])}
+        sql = _LOCK_DOCS if for_update else _SELECT_DOCS
+        key_list = list(keys)
+        found = {str(k): str(b) for k, b in self._run(sql, (kind, key_list), what).fetchall()}
+        if for_update and len(found) < len(key_list):
+            # nothing to lock yet: serialise the writers that will create them by key
+            absent = [k for k in key_list if k not in found]
+            names = [f"{self._lock_prefix}{kind}\x1f{k}" for k in absent]
+            _, cur = self._pipelined(  # lock the keys, then read again: one round trip
+                ((_LOCK_KEYS, (names,)), (sql, (kind, absent))),
+                "locking document keys",
+                f"{kind}/{absent[0]}",
+            )
+            found.update((str(k), str(b)) for k, b in cur.fetchall())
+        return found
+
+    def _fetch_listing(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
+        shared = None if limit is not None else self._shared(kind)
+        if shared is None:
+            return self._list_from_db(kind, prefix, limit)
+        found = shared.lists.get(prefix)
+        if found is None:
+            found = shared.lists[prefix] = self._list_from_db(kind, prefix, None)
+        return list(found)
+
+    def _list_from_db(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
+        end = _prefix_end(prefix)
+        sql = "SELECT key, body FROM docs WHERE kind = %s AND key >= %s"
+        params: list[object] = [kind, prefix]
+        if end is not None:
+            sql += " AND key < %s"
+            params.append(end)
+        sql += " ORDER BY key"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        cur = self._run(sql, params, "listing documents")
+        return [(str(k), str(b)) for k, b in cur.fetchall()]
