@@ -4,15 +4,18 @@ retry that spans an upgrade is still recognised."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import unicodedata
 
 import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderflow.domain import OrderLine
+from orderflow.domain import Order, OrderLine
 from orderflow.service import OrderDraft
 from orderflow.service.orders import _draft_args
+from orderflow.service.results import encode_result
+from orderflow.testing.strategies import orders
 
 lines = st.lists(
     st.builds(OrderLine, st.sampled_from(["HV-100", "HV-200", "阀门"]), st.integers(1, 500),
@@ -41,3 +44,14 @@ def test_draft_args_are_attrs_asdict(
     draft = OrderDraft("C001", tuple(drawn), requested, factory, address,
                        number=number, order_id=order_id)  # fmt: skip
     assert _draft_args(draft) == attrs.asdict(draft, recurse=True)
+
+
+@given(orders(), st.text(st.characters(categories=["L", "N", "P"]), min_size=1, max_size=40),
+       st.integers(0, 2**40))  # fmt: skip
+def test_an_order_reference_is_what_the_encoder_writes(
+    order: Order, order_id: str, version: int
+) -> None:
+    order = attrs.evolve(order, id=order_id, version=version)
+    expected = "@" + json.dumps({"order": [order_id, version]}, ensure_ascii=False,
+                                separators=(",", ":"))  # fmt: skip
+    assert encode_result(order) == expected

@@ -138,14 +138,15 @@ converter.register_unstructure_hook(
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+_QUOTE = json.encoder.encode_basestring
 _REF = "@"
 """Starts a stored result that refers to an order (JSON never starts with it)."""
 
 
 def encode_result(value: Any) -> str:
     """The stored form of an operation's result (orders kept as references)."""
-    if type(value) is Order:
-        return _REF + _ENCODE({"order": [value.id, value.version]})
+    if type(value) is Order:  # most keyed operations: the text the encoder would give
+        return f'{_REF}{{"order":[{_QUOTE(value.id)},{int(value.version)}]}}'
     if type(value) is Submission:
         checks = [_unstructure_guard(c) for c in value.checks]
         kept = {"order": [value.order.id, value.order.version], "checks": checks}

@@ -222,6 +222,8 @@ class Runtime:
 
     def committed(self) -> None:
         """Called after an operation committed: keep the log anchored (stored checkpoints)."""
+        if not self.checkpointer.appended or self.store.in_transaction():
+            return  # nothing new, or inside a caller's batch: its commit is not ours to see
         policy = self.policy
         self.checkpointer.maybe(
             self.clock.now(),
