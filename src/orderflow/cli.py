@@ -173,6 +173,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         # a year's other orders play no part in the month: keep only those in flight in it
         if o.created_at < end and not (o.stage in terminal and o.stage_entered_at < before)
     ]  # fmt: skip
+    in_flight = {o.id for o in stored}
     orders = [o for o in stored if not args.factory or o.factory_id == args.factory]
     if args.factory and not orders:
         known = sorted({o.factory_id for o in stored})
@@ -185,7 +186,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     incidents = svc.incidents()
     snapshot = compute_health(
         orders=orders,
-        records=change_records(svc.store),
+        # only the in-flight orders' changes: a year of them grouped by order would be
+        # the report's largest memory (every change of the others is outside the month)
+        records=(r for r in change_records(svc.store) if r.order_id in in_flight),
         incidents=incidents,
         queries=svc.query_events(start, end),
         verified_order_ids=verified,
