@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orderflow.exceptions import InputError, NotFound
@@ -25,15 +24,6 @@ __all__ = ["add_risk_commands"]
 _MAX_ORDERS = 5_000_000
 
 
-def _out_file(text: str) -> Path:
-    path = Path(text)
-    if path.is_dir():
-        raise InputError(f"--out {path}: is a folder; name the model file to write")
-    if not path.parent.is_dir():
-        raise InputError(f"--out {path}: folder {path.parent} does not exist; create it first")
-    return path
-
-
 def _order(svc: OrderService, number: str) -> Order:
     order = svc.find(number=number)
     if order is None:
@@ -43,7 +33,9 @@ def _order(svc: OrderService, number: str) -> Order:
 
 def cmd_risk_train(args: argparse.Namespace) -> int:
     """Train the delivery-risk model and save it."""
-    out = _out_file(args.out)
+    from orderflow.cli import _writable_file
+
+    out = _writable_file(args.out, "--out")
     if args.db is None and not 1_000 <= args.orders <= _MAX_ORDERS:
         raise InputError(f"--orders {args.orders}: simulate between 1,000 and {_MAX_ORDERS:,}")
     if not 10 <= args.rounds <= 5_000:
