@@ -344,12 +344,14 @@ class SqliteStore:
         return self._audit_column("leaf", start, stop)
 
     def _audit_column(self, column: str, start: int, stop: int | None) -> list[bytes]:
-        hi = -1 if stop is None else stop
-        rows = self._read(
-            f"SELECT {column} FROM audit_log WHERE idx > ? AND (? < 0 OR idx <= ?) ORDER BY idx",
-            (start, hi, hi),
-        )
-        return [bytes(r[0]) for r in rows]
+        # two plain bounds: with "(? < 0 OR idx <= ?)" SQLite could not stop at the upper
+        # one and read every chunk of a streamed log to the end of the table
+        if stop is None:
+            sql, params = f"SELECT {column} FROM audit_log WHERE idx > ? ORDER BY idx", (start,)
+        else:
+            sql = f"SELECT {column} FROM audit_log WHERE idx > ? AND idx <= ? ORDER BY idx"
+            params = (start, stop)
+        return [bytes(r[0]) for r in self._read(sql, params)]
 
     def in_transaction(self) -> bool:
         """Whether the calling thread has a transaction open."""
