@@ -346,6 +346,7 @@ class SqliteStore:
     def _audit_column(self, column: str, start: int, stop: int | None) -> list[bytes]:
         # two plain bounds: with "(? < 0 OR idx <= ?)" SQLite could not stop at the upper
         # one and read every chunk of a streamed log to the end of the table
+        params: tuple[int, ...]
         if stop is None:
             sql, params = f"SELECT {column} FROM audit_log WHERE idx > ? ORDER BY idx", (start,)
         else:
