@@ -37,16 +37,15 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from bench_year import EVENTS, START, weekly_slots  # the year benchmark's plant calendar
+
 from orderflow import retry_on_conflict
 from orderflow._batch import batch_gc
 from orderflow.bootstrap import connect
 from orderflow.clock import FrozenClock
 from orderflow.domain import BomLine, Component, Customer, OrderLine, Product, ProductKind
 from orderflow.service import OrderDraft, OrderService
-from orderflow.workflow import CapacitySlot
 
-EVENTS = ("lock_kitting", "dispatch_production", "release_qc", "deliver")
-START = dt.datetime(2026, 1, 5, 1, tzinfo=dt.UTC)
 CUSTOMERS, COMPONENTS, PRODUCTS = 60, 30, 10  # per plant
 
 
@@ -68,18 +67,7 @@ def seed(svc: OrderService, plants: int) -> None:
             for i in range(PRODUCTS):
                 bom = tuple(BomLine(f"{f}K{(i * 3 + k) % COMPONENTS:03d}", 1 + k) for k in range(3))
                 svc.put_product(Product(f"{f}HV{i:03d}", "valve", ProductKind.REGULAR, bom))
-            svc.put_capacity(
-                f,
-                [
-                    CapacitySlot(
-                        "L1",
-                        START.date() + dt.timedelta(days=7 * w),
-                        START.date() + dt.timedelta(days=7 * w + 6),
-                        Decimal(10**12),
-                    )
-                    for w in range(60)
-                ],
-            )
+            svc.put_capacity(f, weekly_slots())
 
 
 def draft(p: int, i: int) -> OrderDraft:

@@ -34,6 +34,19 @@ EVENTS = ("lock_kitting", "dispatch_production", "release_qc", "deliver")
 START = dt.datetime(2026, 1, 5, 1, tzinfo=dt.UTC)
 
 
+def weekly_slots(weeks: int = 60) -> list[CapacitySlot]:
+    """One line's weekly production slots from ``START``, with room for any year."""
+    return [
+        CapacitySlot(
+            "L1",
+            START.date() + dt.timedelta(days=7 * w),
+            START.date() + dt.timedelta(days=7 * w + 6),
+            Decimal(10**12),
+        )
+        for w in range(weeks)
+    ]
+
+
 def seed(svc: OrderService) -> list[OrderDraft]:
     """Master data for 40 products over 120 components, and a cycle of drafts."""
     with svc.store.transaction():
@@ -45,18 +58,7 @@ def seed(svc: OrderService) -> list[OrderDraft]:
         for i in range(40):
             bom = tuple(BomLine(f"K{(i * 3 + k) % 120:03d}", 1 + k) for k in range(3))
             svc.put_product(Product(f"HV-{i:03d}", "valve", ProductKind.REGULAR, bom))
-        svc.put_capacity(
-            "NB1",
-            [
-                CapacitySlot(
-                    "L1",
-                    START.date() + dt.timedelta(days=7 * w),
-                    START.date() + dt.timedelta(days=7 * w + 6),
-                    Decimal(10**12),
-                )
-                for w in range(60)
-            ],
-        )
+        svc.put_capacity("NB1", weekly_slots())
     return [
         OrderDraft(
             f"C{i % 300:03d}",
