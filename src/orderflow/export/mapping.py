@@ -20,11 +20,11 @@ from decimal import Decimal
 
 import attrs
 
-from orderflow.audit import AuditEntry, EntryType, decode
+from orderflow.audit import AuditEntry, EntryType
 from orderflow.clock import from_micros
 from orderflow.domain import Component, Customer, Product
-from orderflow.exceptions import TamperDetected
 from orderflow.export.model import OcelAttribute, OcelEvent, OcelObject, Relationship
+from orderflow.logstream import decoded
 from orderflow.ports import Store
 from orderflow.serialization import from_json
 from orderflow.service.codec import V1_COLUMNS
@@ -67,13 +67,7 @@ def log_entries(store: Store, *, chunk: int = CHUNK) -> Iterator[tuple[int, Audi
     An entry that does not decode is :class:`~orderflow.TamperDetected` (an export of a
     damaged log would silently drop evidence).
     """
-    size = store.audit_size()
-    for start in range(0, size, chunk):
-        for offset, data in enumerate(store.audit_entries(start, min(start + chunk, size))):
-            try:
-                yield start + offset, decode(data)
-            except ValueError as exc:
-                raise TamperDetected(start + offset, "edited", str(exc)) from None
+    return decoded(store, chunk=chunk)
 
 
 @attrs.frozen

@@ -23,6 +23,7 @@ from orderflow.export.mapping import (
     order_objects,
 )
 from orderflow.export.model import OcelEvent, OcelObject, TypeCatalog
+from orderflow.logstream import entries
 from orderflow.ports import Store
 
 __all__ = ["LogStream"]
@@ -65,16 +66,14 @@ class LogStream:
 
     def objects(self) -> Iterator[OcelObject]:
         """Orders and lines (from ``created`` entries), then master data and factories."""
-        size = self.store.audit_size()
-        for start in range(0, size, self.chunk):
-            for data in self.store.audit_entries(start, min(start + self.chunk, size)):
-                if _CREATED not in data:
-                    continue  # cheap test first: most entries are not order creations
-                entry = decode(data)
-                if entry.type is not EntryType.CREATED:
-                    continue
-                later = self.dates.get(entry.order_id, [])
-                yield from self._seen(order_objects(entry, order_facts(entry), later))
+        for data in entries(self.store, chunk=self.chunk):
+            if _CREATED not in data:
+                continue  # cheap test first: most entries are not order creations
+            entry = decode(data)
+            if entry.type is not EntryType.CREATED:
+                continue
+            later = self.dates.get(entry.order_id, [])
+            yield from self._seen(order_objects(entry, order_facts(entry), later))
         yield from self._seen(master_objects(self.store, self.factories, policy=self.policy))
 
     def _seen(self, objects: Iterator[OcelObject] | list[OcelObject]) -> Iterator[OcelObject]:

@@ -17,6 +17,7 @@ from xml.sax.saxutils import quoteattr
 from orderflow.audit import EntryType, decode
 from orderflow.export.mapping import CHUNK, event_of, order_facts
 from orderflow.export.model import AttrValue, ExportSummary, iso
+from orderflow.logstream import entries
 from orderflow.ports import Store
 
 __all__ = ["write_xes"]
@@ -58,41 +59,39 @@ def write_xes(store: Store, out: str | Path, *, chunk: int = CHUNK) -> ExportSum
     started = time.perf_counter()
     path = Path(out)
     traces = events = 0
-    size = store.audit_size()
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         fh.write(_HEADER)
-        for start in range(0, size, chunk):
-            for data in store.audit_entries(start, min(start + chunk, size)):
-                if _CREATED not in data:
-                    continue
-                created = decode(data)
-                if created.type is not EntryType.CREATED:
-                    continue
-                facts = order_facts(created)
-                parts = [
-                    "  <trace>\n    " + _attr("concept:name", facts.number),
-                    _attr("orderflow:customer", facts.customer_id),
-                    _attr("orderflow:factory", facts.factory_id),
-                    _attr("orderflow:requested_date", facts.requested_date),
+        for data in entries(store, chunk=chunk):
+            if _CREATED not in data:
+                continue
+            created = decode(data)
+            if created.type is not EntryType.CREATED:
+                continue
+            facts = order_facts(created)
+            parts = [
+                "  <trace>\n    " + _attr("concept:name", facts.number),
+                _attr("orderflow:customer", facts.customer_id),
+                _attr("orderflow:factory", facts.factory_id),
+                _attr("orderflow:requested_date", facts.requested_date),
+            ]
+            for index, stored in store.audit_chain(created.order_id):
+                entry = decode(stored)
+                event = event_of(index, entry)
+                body = [
+                    _attr("concept:name", event.type),
+                    _attr("time:timestamp", event.time),
+                    _attr("org:resource", entry.actor),
+                    _attr("lifecycle:transition", "complete"),
                 ]
-                for index, stored in store.audit_chain(created.order_id):
-                    entry = decode(stored)
-                    event = event_of(index, entry)
-                    body = [
-                        _attr("concept:name", event.type),
-                        _attr("time:timestamp", event.time),
-                        _attr("org:resource", entry.actor),
-                        _attr("lifecycle:transition", "complete"),
-                    ]
-                    body += [
-                        _attr(f"orderflow:{a.name}", a.value)
-                        for a in event.attributes
-                        if a.name not in _MAPPED
-                    ]
-                    parts.append("<event>\n      " + "\n      ".join(body) + "\n    </event>")
-                    events += 1
-                fh.write("\n    ".join(parts) + "\n  </trace>\n")
-                traces += 1
+                body += [
+                    _attr(f"orderflow:{a.name}", a.value)
+                    for a in event.attributes
+                    if a.name not in _MAPPED
+                ]
+                parts.append("<event>\n      " + "\n      ".join(body) + "\n    </event>")
+                events += 1
+            fh.write("\n    ".join(parts) + "\n  </trace>\n")
+            traces += 1
         fh.write("</log>\n")
     return ExportSummary(
         "xes",

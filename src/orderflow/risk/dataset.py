@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from orderflow.domain import Component, Product, ProductKind
+from orderflow.logstream import entries
 from orderflow.ports import Store
 from orderflow.risk.drawings import DRAWING_CATEGORIES, DRAWING_FIELDS
 from orderflow.risk.features import SubmissionRecord
@@ -37,15 +38,8 @@ _DAY_US = 86_400_000_000
 _KIND = {ProductKind.REGULAR: 0, ProductKind.CUSTOM: 1, ProductKind.NEW: 2}
 
 
-def _entries(store: Store, chunk: int = 50_000) -> Iterator[dict[str, Any]]:
-    start = 0
-    while True:
-        rows = store.audit_entries(start, start + chunk)
-        for data in rows:
-            yield json.loads(data)
-        if len(rows) < chunk:
-            return
-        start += chunk
+def _entries(store: Store) -> Iterator[dict[str, Any]]:
+    return (json.loads(data) for data in entries(store))
 
 
 def _order_payload(entry: dict[str, Any]) -> dict[str, Any]:

@@ -27,12 +27,12 @@ from orderflow.audit.note import Ed25519Signer, SignatureStatus
 from orderflow.audit.signing import split_checkpoint
 from orderflow.domain import Order
 from orderflow.exceptions import NotFound, ProofError, StoreError, TamperDetected, UnreadableRow
+from orderflow.logstream import in_chunks
 from orderflow.ports import Store
 from orderflow.service.checkpoints import (
     Checkpointer,
     StoredCheckpoint,
     StoreProofSource,
-    in_chunks,
     sign_checkpoint,
     stored_checkpoints,
 )

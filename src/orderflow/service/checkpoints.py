@@ -16,7 +16,6 @@ digits), hold them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
 
 import attrs
 
@@ -25,6 +24,7 @@ from orderflow.audit.note import Ed25519Signer
 from orderflow.audit.signing import CheckpointSigner, split_checkpoint
 from orderflow.clock import to_micros
 from orderflow.exceptions import InputError, StoreError
+from orderflow.logstream import in_chunks
 from orderflow.ports import Store
 from orderflow.serialization import from_json, to_json
 
@@ -102,17 +102,6 @@ def latest_checkpoint(store: Store) -> StoredCheckpoint | None:
 def _put(store: Store, stored: StoredCheckpoint) -> None:
     with store.transaction() as tx:
         tx.put_doc(CHECKPOINT, _key(stored.size), to_json(stored))
-
-
-CHUNK = 20_000
-"""Entries (or leaves) read per query when a long stretch of the log is streamed."""
-
-
-def in_chunks(read: Callable[[int, int], list[bytes]], start: int, stop: int) -> Iterator[bytes]:
-    """Stored values ``[start, stop)``, :data:`CHUNK` per read: a year's log is never
-    held at once."""
-    for first in range(start, stop, CHUNK):
-        yield from read(first, min(first + CHUNK, stop))
 
 
 class Checkpointer:

@@ -12,6 +12,7 @@ import attrs
 
 from orderflow.audit import EntryType, FieldChange
 from orderflow.clock import from_micros
+from orderflow.logstream import entries
 from orderflow.ports import Store
 from orderflow.service.codec import decoded_chain
 from orderflow.workflow import ChangeRecord
@@ -68,12 +69,10 @@ def change_records(store: Store, *, chunk: int = 50_000) -> Iterator[ChangeRecor
     Entries are parsed as plain JSON (verification is :meth:`AuditReader.verify`'s job),
     streamed in chunks so a year of entries never sits in memory twice.
     """
-    size = store.audit_size()
-    for start in range(0, size, chunk):
-        for data in store.audit_entries(start, min(start + chunk, size)):
-            record = _record(data)
-            if record is not None:
-                yield record
+    for data in entries(store, chunk=chunk):
+        record = _record(data)
+        if record is not None:
+            yield record
 
 
 def change_records_of(store: Store, order_ids: Iterable[str]) -> list[ChangeRecord]:

@@ -14,9 +14,10 @@ from decimal import Decimal
 
 import attrs
 
-from orderflow.audit import AuditEntry, EntryType, decode
+from orderflow.audit import AuditEntry, EntryType
 from orderflow.domain import Component, Customer, Product
-from orderflow.exceptions import InputError, TamperDetected
+from orderflow.exceptions import InputError
+from orderflow.logstream import decoded
 from orderflow.serialization import from_json
 from orderflow.service import OrderService
 from orderflow.service.codec import V1_COLUMNS
@@ -31,14 +32,7 @@ _STOCK = "stock/"
 
 def log_entries(svc: OrderService, *, chunk: int = CHUNK) -> Iterator[tuple[int, AuditEntry]]:
     """The recorded log, decoded, oldest first, ``chunk`` entries per read."""
-    store = svc.store
-    size = store.audit_size()
-    for start in range(0, size, chunk):
-        for offset, data in enumerate(store.audit_entries(start, min(start + chunk, size))):
-            try:
-                yield start + offset, decode(data)
-            except ValueError as exc:
-                raise TamperDetected(start + offset, "edited", str(exc)) from None
+    return decoded(svc.store, chunk=chunk)
 
 
 def created_lines(
