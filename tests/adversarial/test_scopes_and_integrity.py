@@ -75,6 +75,8 @@ def test_a_factory_cannot_drain_another_factorys_warehouse(svc: OrderService) ->
     svc.record_scan("Q23-7", 40, direction="out", actor=B, factory_id="SZ1")  # its own
     assert svc.stock("Q23-7", "NB1").on_hand == 900
     assert svc.stock("Q23-7", "SZ1").on_hand == 0
+    with pytest.raises(InputError, match="factory_id must be text"):
+        svc.stock("Q23-7", 123)  # type: ignore[arg-type]
     group = Actor("planner", {"NB1": "operator", "SZ1": "operator"})
     svc.transfer_stock("Q23-7", 100, from_factory="NB1", to_factory="SZ1", actor=group)
     assert svc.stock("Q23-7", "NB1").on_hand == 800

@@ -128,6 +128,7 @@ def set_stock(
 def stock(rt: Runtime, component: str, factory_id: str = "") -> StockPosition:
     """A component's current stock in ``factory_id``'s warehouse (the shared one when
     it has none of its own)."""
+    check_text(factory_id, "factory_id", max_len=64)
     with rt.store.transaction() as tx:
         return records.read_stock(tx, component, records.warehouse_of(tx, factory_id)).position
 
