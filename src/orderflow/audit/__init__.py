@@ -31,7 +31,7 @@ from orderflow.audit.entry import (
     entry_link,
     next_entry,
 )
-from orderflow.audit.log import AuditLog, verify_log
+from orderflow.audit.log import AuditLog
 from orderflow.audit.merkle import (
     EMPTY_ROOT,
     CompactRange,
@@ -53,6 +53,7 @@ from orderflow.audit.note import (
     sign_note,
 )
 from orderflow.audit.signing import CheckpointSigner, open_checkpoint, split_checkpoint
+from orderflow.audit.verification import verify_log
 
 __all__ = [
     "BUNDLE_FORMAT",
