@@ -55,8 +55,12 @@ class StoreTx(Protocol):
         """Append one canonical entry; ``(chain, seq)`` is unique (ConcurrencyConflict)."""
         ...
 
-    def get_idempotent(self, key: str) -> tuple[str, str] | None:
-        """``(request fingerprint, result JSON)`` stored under an idempotency key."""
+    def get_idempotent(self, key: str, *, lock_order: str | None = None) -> tuple[str, str] | None:
+        """``(request fingerprint, result JSON)`` stored under an idempotency key.
+
+        ``lock_order`` names an order the caller is about to read for update: a store
+        with a server may lock it in the same round trip (then ``get_order(lock_order,
+        for_update=True)`` costs nothing more); others ignore it."""
         ...
 
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:

@@ -107,6 +107,10 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
         child = ctx.Process(target=_child, args=(path, next_start, sender), daemon=True)
         child.start()
         sender.close()
+        # the kill lands mid-work, not mid-start-up: on a loaded machine a fork and a
+        # store opening can take longer than the whole window
+        if receiver.poll(30):
+            acked.append(receiver.recv())
         deadline = time.monotonic() + rng.uniform(0.005, 0.06)
         while time.monotonic() < deadline:
             if receiver.poll(0.001):
@@ -145,5 +149,5 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
             svc.fire(order_id, "lock_kitting", actor="child", idempotency_key=key)
     assert store.audit_size() == size
     svc.audit.verify(deep=True)
-    assert len(acked) > KILLS  # the child made real progress between kills
+    assert len(acked) > KILLS  # every child acknowledged work before its kill, most more
     store.close()

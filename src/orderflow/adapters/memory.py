@@ -132,8 +132,8 @@ class _MemoryTx:
         self._undo.append(lambda: positions.__delitem__(-1))
 
     # --- idempotency and documents ------------------------------------------------------
-    def get_idempotent(self, key: str) -> tuple[str, str] | None:
-        return self._s._idem.get(key)
+    def get_idempotent(self, key: str, *, lock_order: str | None = None) -> tuple[str, str] | None:
+        return self._s._idem.get(key)  # one writer at a time: nothing to lock
 
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
         if key in self._s._idem:

@@ -117,6 +117,7 @@ _COLS = ", ".join(COLUMNS)
 _SELECT_ORDER = f"SELECT {_COLS} FROM orders WHERE id = %s"
 _SELECT_ORDER_LOCKED = _SELECT_ORDER + " FOR UPDATE"
 _SELECT_DOC = "SELECT body FROM docs WHERE kind = %s AND key = %s"
+_SELECT_IDEM = "SELECT fingerprint, result FROM idempotency WHERE key = %s"
 _SELECT_HEAD = "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1"
 _INTEGRATE_BATCH = """UPDATE audit_log a SET idx = %s + t.rn
     FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn
@@ -212,7 +213,7 @@ _LOCK_KEYS = (  # in key order, as the rows are locked: two creators cannot dead
 
 
 _SELECT_GENERATIONS = "SELECT kind, gen FROM doc_generations"
-MASTER_KINDS = ("component", "customer", "po", "product")
+MASTER_KINDS = ("component", "customer", "po", "product", "warehouse")
 """Document kinds a :class:`PostgresStore` caches between transactions by default: the
-service's master data (components, customers, inbound purchase orders, products), read by
-every order and rarely written."""
+service's master data (components, customers, inbound purchase orders, products) and the
+factories that keep warehouses of their own, read by every order and rarely written."""

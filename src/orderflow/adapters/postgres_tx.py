@@ -17,6 +17,7 @@ from orderflow.adapters.postgres_sql import (
     _SELECT_DOCS,
     _SELECT_GENERATIONS,
     _SELECT_HEAD,
+    _SELECT_IDEM,
     _SELECT_ORDER,
     _SELECT_ORDER_LOCKED,
     _UPDATE_ORDERS,
@@ -259,6 +260,30 @@ class _PgTx(WriteBehindTx):
         self._heads[order_id] = None if head is None else ChainHead(int(head[0]), bytes(head[1]))
         return order_from_row(row)
 
+    def _fetch_idem_locking(
+        self, key: str, order_id: str
+    ) -> tuple[tuple[str, str] | None, Order | None]:
+        # a change's retry check and its order lock (with the chain head, read after
+        # the lock is held) in one round trip
+        statements: list[tuple[str, Sequence[Any]]] = [
+            (_SELECT_IDEM, (key,)),
+            (_SELECT_ORDER_LOCKED, (order_id,)),
+        ]
+        with_head = order_id not in self._heads
+        if with_head:
+            statements.append((_SELECT_HEAD, (order_id,)))
+        cursors = self._pipelined(statements, "locking an order", order_id)
+        idem, row = cursors[0].fetchone(), cursors[1].fetchone()
+        head = cursors[2].fetchone() if with_head else None
+        stored = None if idem is None else (str(idem[0]), str(idem[1]))
+        if row is None:
+            return stored, None
+        if with_head:
+            self._heads[order_id] = (
+                None if head is None else ChainHead(int(head[0]), bytes(head[1]))
+            )
+        return stored, order_from_row(row)
+
     def _fetch_order_id(self, field: str, value: str) -> str | None:
         row = self._run(
             # "<> ''" lets the planner use the partial erp_id index
@@ -278,11 +303,7 @@ class _PgTx(WriteBehindTx):
         return None if row is None else ChainHead(int(row[0]), bytes(row[1]))
 
     def _fetch_idem(self, key: str) -> tuple[str, str] | None:
-        row = self._run(
-            "SELECT fingerprint, result FROM idempotency WHERE key = %s",
-            (key,),
-            "reading an idempotency key",
-        ).fetchone()
+        row = self._run(_SELECT_IDEM, (key,), "reading an idempotency key").fetchone()
         return None if row is None else (str(row[0]), str(row[1]))
 
     def _fetch_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str]:

@@ -180,6 +180,13 @@ class WriteBehindTx:
     def _fetch_idem(self, key: str) -> tuple[str, str] | None:
         raise NotImplementedError
 
+    def _fetch_idem_locking(
+        self, key: str, order_id: str
+    ) -> tuple[tuple[str, str] | None, Order | None]:
+        """The idempotency record under ``key`` and the order ``order_id``, locked for
+        update (a locking adapter reads both in one round trip)."""
+        return self._fetch_idem(key), self._fetch_order(order_id, True)
+
     def _fetch_docs(self, kind: str, keys: Sequence[str], for_update: bool) -> dict[str, str]:
         """The bodies of the documents of ``kind`` among ``keys`` that exist (locked, and
         the missing keys' creation serialised, when ``for_update``)."""
@@ -393,11 +400,21 @@ class WriteBehindTx:
         self._q_audit.append((chain, seq, leaf, data))
 
     # --- idempotency --------------------------------------------------------------------
-    def get_idempotent(self, key: str) -> tuple[str, str] | None:
+    def get_idempotent(self, key: str, *, lock_order: str | None = None) -> tuple[str, str] | None:
         known = self._idem.get(key, _MISS)
         if known is not _MISS:
             return known  # type: ignore[return-value]
-        stored = self._fetch_idem(key)
+        if (
+            lock_order is not None
+            and self._locking
+            and lock_order not in self._locked
+            and lock_order not in self._written
+        ):
+            stored, order = self._fetch_idem_locking(key, lock_order)
+            self._set(self._locked, lock_order, True)  # as get_order(for_update=True) does
+            self._orders[lock_order] = order
+        else:
+            stored = self._fetch_idem(key)
         self._idem[key] = stored  # a read: no undo (a rollback cannot unstore it)
         return stored
 

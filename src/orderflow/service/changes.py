@@ -98,7 +98,7 @@ def fire(
         "expected": expected_version,
         "ctx": context,
     }
-    return rt.once(idempotency_key, "fire", args, body, Order, actor=actor)
+    return rt.once(idempotency_key, "fire", args, body, Order, actor=actor, lock_order=order_id)
 
 
 def edit(
@@ -140,7 +140,7 @@ def edit(
         return field_update(rt, tx, order, new, actor=who, changes=diff, key=idempotency_key)
 
     args = {"order": order_id, "changes": dict(changes), "expected": expected_version}
-    return rt.once(idempotency_key, "edit", args, body, Order, actor=actor)
+    return rt.once(idempotency_key, "edit", args, body, Order, actor=actor, lock_order=order_id)
 
 
 def _checked_changes(changes: Any) -> dict[str, Any]:

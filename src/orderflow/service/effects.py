@@ -99,8 +99,8 @@ def deliver(ctx: EffectContext) -> None:
     after = ctx.after
     ctx.add_exposure(after.customer_id, -after.amount)
     on_time = ctx.local_date(after.stage_entered_at) <= after.requested_date
-    for code in sorted({line.product for line in after.lines}):
-        records.bump_streak(ctx.tx, after.factory_id, code, on_time=on_time)
+    products = {line.product for line in after.lines}
+    records.bump_streaks(ctx.tx, after.factory_id, products, on_time=on_time)
 
 
 def qc_failed(ctx: EffectContext) -> None:

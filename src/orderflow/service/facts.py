@@ -60,8 +60,8 @@ class StoreFacts:
         available: dict[str, Decimal] = {}
         if "stock" in needs:
             warehouse = records.warehouse_of(tx, order.factory_id)
-            for c in components:
-                available[c] = records.read_stock(tx, c, warehouse).position.available
+            for c, level in records.read_stocks(tx, components, warehouse).items():
+                available[c] = level.position.available
         labels: dict[str, Component] = {}
         if "components" in needs:
             for c in components:
@@ -77,11 +77,7 @@ class StoreFacts:
         capacity = None
         if "capacity" in needs:
             capacity = records.capacity_schedule(tx, order.factory_id)
-        streaks = (
-            {code: records.read_streak(tx, order.factory_id, code) for code in products}
-            if products
-            else {}
-        )
+        streaks = records.read_streaks(tx, order.factory_id, products) if products else {}
         return Facts(
             today=today,
             customer=customer,

@@ -128,7 +128,9 @@ def open_(
 
     args = {"order": order_id, "category": category, "device": device, "batch": batch,
             "note": note}  # fmt: skip
-    return rt.once(idempotency_key, "open_incident", args, body, Incident, actor=actor)
+    return rt.once(
+        idempotency_key, "open_incident", args, body, Incident, actor=actor, lock_order=order_id
+    )
 
 
 def resolve(

@@ -69,8 +69,9 @@ def reserve(
 ) -> list[PurchasingAlert]:
     """Reserve ``needs`` (component -> base quantity) for ``order`` in ``warehouse``."""
     alerts = []
-    for component, qty in sorted(needs.items()):
-        before = records.read_stock(tx, component, warehouse, for_update=True)
+    levels = records.read_stocks(tx, needs, warehouse, for_update=True)
+    for component, before in levels.items():
+        qty = needs[component]
         p = before.position
         after = StockLevel(
             records.position(component, p.on_hand, p.reserved + qty), before.last_scan_us
@@ -100,8 +101,9 @@ def _reservation(tx: StoreTx, order: Order) -> tuple[str, list[tuple[str, Decima
 def issue(tx: StoreTx, order: Order) -> None:
     """Hand the reserved components to production: on hand and reserved both drop."""
     warehouse, held = _reservation(tx, order)
+    levels = records.read_stocks(tx, (c for c, _ in held), warehouse, for_update=True)
     for component, qty in held:
-        level = records.read_stock(tx, component, warehouse, for_update=True)
+        level = levels[component]
         p = level.position
         if p.on_hand < qty or p.reserved < qty:
             # never clamp: stock that is not there cannot be issued
@@ -123,8 +125,9 @@ def issue(tx: StoreTx, order: Order) -> None:
 def release(tx: StoreTx, order: Order) -> bool:
     """Give an order's reserved components back; ``False`` if nothing was reserved."""
     warehouse, held = _reservation(tx, order)
+    levels = records.read_stocks(tx, (c for c, _ in held), warehouse, for_update=True)
     for component, qty in held:
-        level = records.read_stock(tx, component, warehouse, for_update=True)
+        level = levels[component]
         p = level.position
         records.write_stock(
             tx,

@@ -33,6 +33,7 @@ __all__ = [
     "StockLevel",
     "add_exposure",
     "bump_streak",
+    "bump_streaks",
     "capacity_schedule",
     "get_typed",
     "inbound_pos",
@@ -42,7 +43,9 @@ __all__ = [
     "put_typed",
     "read_decimal",
     "read_stock",
+    "read_stocks",
     "read_streak",
+    "read_streaks",
     "require_component",
     "stock_chain",
     "stock_kind",
@@ -122,16 +125,32 @@ def read_streak(tx: StoreTx, factory_id: str, product: str, *, for_update: bool 
     Kept per factory, so that plants delivering the same product share no row; a
     streak kept before 0.3 (one per product) is where a factory's own one starts.
     """
-    body = tx.get_doc(STREAK, f"{factory_id}/{product}", for_update=for_update)
-    if body is None:
-        body = tx.get_doc(STREAK, product, for_update=for_update)
-    return int(body or 0)
+    return read_streaks(tx, factory_id, (product,), for_update=for_update)[product]
+
+
+def read_streaks(
+    tx: StoreTx, factory_id: str, products: Iterable[str], *, for_update: bool = False
+) -> dict[str, int]:
+    """:func:`read_streak` of several products, in two reads at most (the factory's own
+    streaks, then the 0.3 ones of the products that have none yet), each locked in key
+    order with ``for_update``."""
+    keys = {p: f"{factory_id}/{p}" for p in products}
+    found = tx.get_docs(STREAK, keys.values(), for_update=for_update)
+    missing = [p for p, k in keys.items() if k not in found]
+    legacy = tx.get_docs(STREAK, missing, for_update=for_update) if missing else {}
+    return {p: int(found.get(k) or legacy.get(p) or 0) for p, k in keys.items()}
 
 
 def bump_streak(tx: StoreTx, factory_id: str, product: str, *, on_time: bool) -> None:
     """One more on-time delivery of ``product`` at ``factory_id``, or back to zero."""
-    streak = read_streak(tx, factory_id, product, for_update=True)
-    tx.put_doc(STREAK, f"{factory_id}/{product}", str(streak + 1 if on_time else 0))
+    bump_streaks(tx, factory_id, (product,), on_time=on_time)
+
+
+def bump_streaks(tx: StoreTx, factory_id: str, products: Iterable[str], *, on_time: bool) -> None:
+    """:func:`bump_streak` for each of ``products``, their rows locked in one read."""
+    streaks = read_streaks(tx, factory_id, products, for_update=True)
+    for product in sorted(streaks):
+        tx.put_doc(STREAK, f"{factory_id}/{product}", str(streaks[product] + 1 if on_time else 0))
 
 
 FAILED_BATCH = "qc_failed"
@@ -234,6 +253,20 @@ def read_stock(
     if body is None:
         return StockLevel(position(component, _ZERO, _ZERO))
     return _stock(component, body)
+
+
+def read_stocks(
+    tx: StoreTx, components: Iterable[str], warehouse: str = "", *, for_update: bool = False
+) -> dict[str, StockLevel]:
+    """:func:`read_stock` of several components with one read (with ``for_update``, their
+    rows locked in component order, whatever order the caller lists them in)."""
+    wanted = sorted(set(components))
+    bodies = tx.get_docs(stock_kind(warehouse), wanted, for_update=for_update)
+    return {
+        c: StockLevel(position(c, _ZERO, _ZERO)) if (body := bodies.get(c)) is None
+        else _stock(c, body)
+        for c in wanted
+    }  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4096)

@@ -176,8 +176,12 @@ class Runtime:
         result_type: type[T],
         *,
         actor: ActorLike | None = None,
+        lock_order: str | None = None,
     ) -> T:
         """Run ``body`` in one transaction, at most once per idempotency ``key``.
+
+        ``lock_order``: the order ``body`` loads for update first; a store with a server
+        locks it while it looks the key up (one round trip instead of two).
 
         A retry with the same key, arguments and ``actor`` returns the stored result
         (read back through the converter, equal to the first); other arguments, or
@@ -191,7 +195,7 @@ class Runtime:
                 print_ = fingerprint(op, args)
                 if actor is not None:
                     print_ += "|by:" + actor_key(actor)
-                stored = tx.get_idempotent(key)
+                stored = tx.get_idempotent(key, lock_order=lock_order)
                 if stored is not None:
                     if stored[0] != print_:
                         raise IdempotencyConflict(key)
