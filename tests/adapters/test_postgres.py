@@ -529,7 +529,7 @@ def _write_doc_in_child(store: PostgresStore) -> None:
 
 
 def _backend_pids(store: PostgresStore) -> set[int]:
-    pool: Any = store._pool
+    pool: Any = store._conns.pool
     return {c.info.backend_pid for c in pool._pool}  # psycopg_pool's idle connections
 
 

@@ -66,14 +66,13 @@ processes may open the same schema at once.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from orderflow._extras import require
+from orderflow.adapters.postgres_pool import Connections
 from orderflow.adapters.postgres_sql import (
     _COLS,
     _IDLE,
@@ -99,7 +98,6 @@ from orderflow.exceptions import InputError, StoreError, UnreadableRow
 
 if TYPE_CHECKING:
     import psycopg
-    from psycopg_pool import ConnectionPool
 
 __all__ = ["MASTER_KINDS", "MIGRATIONS", "PostgresStore"]
 
@@ -148,24 +146,25 @@ class PostgresStore:
         self.schema = schema
         self.batch_size = batch_size
         self._lock_timeout_ms = max(int(lock_timeout * 1000), 1)
-        self._connect_timeout = connect_timeout
-        self._pool_size = pool_size
-        self._pool_timeout = pool_timeout
         self.factory = factory
         self.master_kinds = tuple(master_kinds)
         self._shared: dict[str, _KindCache] = {}
-        self._pool: ConnectionPool[Any] | None = None
-        self._pool_pid = 0
-        self._forked_pools: list[Any] = []  # a parent's pools, kept open in a fork child
-        self._closed = False
-        self._pool_lock = threading.Lock()
+        self._conns = Connections(
+            self._driver,
+            url,
+            name=f"orderflow-{schema}",
+            configure=self._configure,
+            pool_size=pool_size,
+            pool_timeout=pool_timeout,
+            connect_timeout=connect_timeout,
+        )
         self._local = threading.local()
         try:
             self._migrate()
             if factory is not None:
                 self._check_factory(factory)
             if self.master_kinds:
-                with self._connect() as conn:
+                with self._conns.connect() as conn:
                     conn.execute(
                         "INSERT INTO doc_generations (kind) SELECT unnest(%s::text[]) "
                         "ON CONFLICT (kind) DO NOTHING",
@@ -185,81 +184,6 @@ class PostgresStore:
             (f'"{self.schema}"', f"{self._lock_timeout_ms}ms", self.factory or ""),
         )
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        """A new configured connection outside the pool."""
-        try:
-            conn: psycopg.Connection[Any] = self._driver.connect(
-                self.url,
-                autocommit=True,
-                connect_timeout=self._connect_timeout,
-                application_name="orderflow",
-            )
-            self._configure(conn)
-        except self._driver.Error as exc:
-            raise _error(exc, f"connecting to {self._safe_url()}") from exc
-        return conn
-
-    def _get_pool(self) -> ConnectionPool[Any]:
-        """This process's pool, opened on first use (a fork child opens its own and
-        leaves the parent's sessions alone: closing them would end the parent's)."""
-        pool = self._pool
-        if pool is not None and self._pool_pid == os.getpid():
-            return pool
-        with self._pool_lock:
-            if self._closed:
-                raise StoreError("this PostgresStore is closed")
-            if self._pool is not None and self._pool_pid != os.getpid():
-                self._forked_pools.append(self._pool)
-                self._pool = None
-            if self._pool is None:
-                from psycopg_pool import ConnectionPool
-
-                self._pool = ConnectionPool(
-                    self.url,
-                    min_size=1,
-                    max_size=self._pool_size,
-                    timeout=self._pool_timeout,
-                    open=False,
-                    configure=self._configure,
-                    name=f"orderflow-{self.schema}",
-                    kwargs={
-                        "autocommit": True,
-                        "connect_timeout": self._connect_timeout,
-                        "application_name": "orderflow",
-                    },
-                )
-                self._pool.open(wait=False)
-                self._pool_pid = os.getpid()
-            return self._pool
-
-    def _getconn(self) -> psycopg.Connection[Any]:
-        from psycopg_pool import PoolTimeout
-
-        try:
-            conn: psycopg.Connection[Any] = self._get_pool().getconn()
-            return conn
-        except PoolTimeout as exc:
-            raise StoreError(
-                f"no PostgreSQL connection free within {self._pool_timeout:g} s "
-                f"(pool_size={self._pool_size}); raise pool_size or shorten transactions, "
-                f"or check that {self._safe_url()} is reachable"
-            ) from exc
-
-    def _putconn(self, conn: psycopg.Connection[Any]) -> None:
-        pool = self._pool
-        if pool is not None and self._pool_pid == os.getpid() and not pool.closed:
-            pool.putconn(conn)
-        else:
-            conn.close()
-
-    @contextmanager
-    def _borrow(self) -> Iterator[psycopg.Connection[Any]]:
-        conn = self._getconn()
-        try:
-            yield conn
-        finally:
-            self._putconn(conn)
-
     def _check_factory(self, factory: str) -> None:
         """A plant-scoped store must log in as a role registered for that plant."""
         rows = self._read(
@@ -275,12 +199,9 @@ class PostgresStore:
                 "(see PostgresStore.register_plant_role)"
             )
 
-    def _safe_url(self) -> str:
-        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.url)
-
     def _migrate(self) -> None:
         latest = MIGRATIONS[-1][0]
-        conn = self._connect()  # not pooled: an unreachable server fails at once
+        conn = self._conns.connect()  # not pooled: an unreachable server fails at once
         with conn, self._raw_tx(conn, "migrating the schema"):
             table = f'"{self.schema}".schema_migrations'
             found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
@@ -358,7 +279,7 @@ class PostgresStore:
             ).format(who),
             sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, who),
         ]
-        with self._borrow() as conn, self._raw_tx(conn, "registering a plant role"):
+        with self._conns.borrow() as conn, self._raw_tx(conn, "registering a plant role"):
             conn.execute(
                 "INSERT INTO plant_roles (role_name, factory_id) VALUES (%s, %s) "
                 "ON CONFLICT (role_name) DO UPDATE SET factory_id = excluded.factory_id",
@@ -381,7 +302,7 @@ class PostgresStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[_PgTx]:
-        conn = self._getconn()
+        conn = self._conns.get()
         tx = _PgTx(conn, self)
         self._local.tx = tx
         try:
@@ -400,7 +321,7 @@ class PostgresStore:
                 raise _error(exc, "writing") from exc
             raise
         finally:
-            self._putconn(conn)
+            self._conns.put(conn)
 
     # --- the integrator -----------------------------------------------------------------
     def integrate(self) -> int:
@@ -412,7 +333,7 @@ class PostgresStore:
         """
         total = 0
         key = _lock_key(self.schema, _INTEGRATE)
-        with self._borrow() as conn:
+        with self._conns.borrow() as conn:
             try:
                 pending = conn.execute(
                     "SELECT EXISTS (SELECT 1 FROM audit_log WHERE idx IS NULL)"
@@ -495,7 +416,7 @@ class PostgresStore:
         return orders_from_rows(rows, on_unreadable)
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._borrow() as conn:
+        with self._conns.borrow() as conn:
             try:
                 return conn.execute(sql, params).fetchall()
             except self._driver.Error as exc:
@@ -504,7 +425,7 @@ class PostgresStore:
     def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run raw SQL in this store's schema, autocommitted, outside orderflow's checks
         (tests use it to tamper with rows)."""
-        with self._borrow() as conn:
+        with self._conns.borrow() as conn:
             try:
                 conn.execute(sql, params)
             except self._driver.Error as exc:
@@ -512,9 +433,5 @@ class PostgresStore:
 
     def close(self) -> None:
         """Close every connection this process opened; the store cannot be used after."""
-        with self._pool_lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None and self._pool_pid == os.getpid():
-            pool.close()
+        self._conns.close()
         self._local = threading.local()
