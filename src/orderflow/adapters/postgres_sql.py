@@ -9,19 +9,10 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from orderflow.adapters.rows import (
-    COLUMNS,
-)
-from orderflow.adapters.writebehind import (
-    STATE_COLUMNS,
-)
+from orderflow.adapters.rows import COLUMNS, STATE_COLUMNS
 from orderflow.exceptions import ConcurrencyConflict, StoreError
-
-if TYPE_CHECKING:
-    pass
-
 
 __all__ = ["MASTER_KINDS", "MIGRATIONS"]
 

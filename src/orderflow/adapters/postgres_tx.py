@@ -27,16 +27,8 @@ from orderflow.adapters.postgres_sql import (
     _error,
     _prefix_end,
 )
-from orderflow.adapters.rows import (
-    order_from_row,
-    order_to_row,
-)
-from orderflow.adapters.writebehind import (
-    Slice,
-    TxCache,
-    WriteBehindTx,
-    state_row,
-)
+from orderflow.adapters.rows import order_from_row, order_to_row, state_row
+from orderflow.adapters.writebehind import Slice, TxCache, WriteBehindTx
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
 from orderflow.exceptions import ConcurrencyConflict, StoreError

@@ -23,11 +23,13 @@ from orderflow.exceptions import UnreadableRow
 
 __all__ = [
     "COLUMNS",
+    "STATE_COLUMNS",
     "decode_lines",
     "encode_lines",
     "from_micros",
     "order_from_row",
     "order_to_row",
+    "state_row",
     "to_micros",
 ]
 
@@ -50,6 +52,24 @@ COLUMNS = (
     "deadline",
     "lines",
 )
+
+STATE_COLUMNS = ("stage", "version", "stage_entered_at", "held_from", "deadline")
+"""The workflow columns a narrow ``UPDATE`` writes (in :func:`state_row` order, then id
+and expected version)."""
+
+
+def state_row(order: Order, expected_version: int) -> tuple[Any, ...]:
+    """Parameters of a narrow ``UPDATE`` (workflow columns, then id and expected version)."""
+    deadline = order.deadline
+    return (
+        order.stage,
+        order.version,
+        to_micros(order.stage_entered_at),
+        order.held_from,
+        None if deadline is None else to_micros(deadline),
+        order.id,
+        expected_version,
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -6,8 +6,8 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from orderflow.adapters.rows import COLUMNS, order_from_row, order_to_row
-from orderflow.adapters.writebehind import Slice, TxCache, WriteBehindTx, state_row
+from orderflow.adapters.rows import COLUMNS, order_from_row, order_to_row, state_row
+from orderflow.adapters.writebehind import Slice, TxCache, WriteBehindTx
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
 from orderflow.exceptions import StoreError
