@@ -264,6 +264,33 @@ def run_mode(args: argparse.Namespace, batch: int | None, orders: int) -> None:
             store.close()
 
 
+def server_latency(url: str, n: int = 500) -> tuple[float, float]:
+    """Milliseconds of one ``SELECT 1`` round trip and of one durable one-row commit:
+    what every statement and every per-call commit costs on this machine, whatever
+    orderflow does (a loopback round trip is ~0.05 ms on bare metal, several times that
+    in some VMs)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE latency_probe (x int)")
+        for _ in range(50):
+            conn.execute("SELECT 1").fetchone()
+        started = time.perf_counter()
+        for _ in range(n):
+            conn.execute("SELECT 1").fetchone()
+        trip = (time.perf_counter() - started) / n
+        conn.execute("DROP TABLE latency_probe")
+        conn.execute("CREATE TABLE IF NOT EXISTS orderflow_latency_probe (x int)")
+        try:
+            started = time.perf_counter()
+            for _ in range(n // 5):
+                conn.execute("INSERT INTO orderflow_latency_probe VALUES (1)")
+            commit = (time.perf_counter() - started) / (n // 5)
+        finally:
+            conn.execute("DROP TABLE orderflow_latency_probe")
+    return trip * 1000, commit * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plants", type=int, default=4)
@@ -284,6 +311,12 @@ def main() -> None:
     except Exception as exc:
         print(f"postgresql skipped: {str(exc).splitlines()[0]}")
         args.url = ""
+    if args.url:
+        trip, commit = server_latency(args.url)
+        print(
+            f"PostgreSQL server: a round trip {trip:.2f} ms, a durable one-row commit "
+            f"{commit:.2f} ms"
+        )
     if args.orders:
         run_mode(args, args.batch, args.orders)
     if args.per_call_orders:

@@ -35,6 +35,7 @@ from orderflow.metrics import QueryEvent, QueryKind
 from orderflow.service import OrderDraft, OrderService
 from orderflow.simulate.causes import RiskCauses
 from orderflow.simulate.profile import PlantProfile, daily_arrivals, master_data
+from orderflow.simulate.slips import SlipLag
 from orderflow.workflow import CapacitySlot, kitting_requirements
 from orderflow.workflow.facts import Facts
 
@@ -43,7 +44,6 @@ __all__ = ["SimulationResult", "simulate_year"]
 _HOUR = 3_600_000_000
 _DAY = 24 * _HOUR
 _LOCAL = 8 * _HOUR  # Beijing time (UTC+8, no daylight saving): the plant's office clock
-_EPOCH = dt.date(1970, 1, 1)
 _DONE = frozenset({"delivered", "cancelled"})
 # What a customer expects each stage to take (the plant's quoted lead times, hours): when
 # the page shows a stage for longer, the customer looks again every few hours.
@@ -110,8 +110,7 @@ class _Year:
         self.since: dict[str, int] = {}  # when the store entered that stage (the page shows it)
         self.expedited: set[str] = set()  # rush orders: the plant pushes them through
         self.warned: set[tuple[str, dt.datetime, bool]] = set()
-        self.keying_days: dict[int, bool] = {}  # local day number -> office keys slips in
-        self.rounds = sorted(int(hour * _HOUR) for hour in profile.keying_hours)
+        self.slips = SlipLag(profile, self.rng)
         self.causes = RiskCauses(seed) if profile.risk_causes else None
         self.handlers: dict[str, Callable[..., None]] = {
             "arrive": self.on_arrive,
@@ -129,52 +128,8 @@ class _Year:
         self.seq += 1
         heapq.heappush(self.heap, (max(record_us, self.now_us), self.seq, kind, payload))
 
-    def lag(self, occurred_us: int) -> int:
-        """Recording lag of a change that happened at ``occurred_us``.
-
-        Minutes for a live scan; for a paper slip (``late_record_rate``), until the office
-        keys it in at its next round, which is hours overnight and days over a weekend, or
-        at the weekly reconciliation if the slip was mislaid (``mislaid_slip_rate``).
-        """
-        rng = self.rng
-        if rng.random() < self.p.late_record_rate:
-            mislaid = rng.random() < self.p.mislaid_slip_rate
-            return self.keyed_at(occurred_us, mislaid) - occurred_us
-        low, high = self.p.scan_lag_minutes
-        return int(rng.uniform(low, high) * 60_000_000)
-
-    def keyed_at(self, occurred_us: int, mislaid: bool = False) -> int:
-        """When the office keys in a paper slip written at ``occurred_us`` (UTC micros).
-
-        At the first keying round on a working day after the slip reaches the office; a
-        ``mislaid`` slip only turns up at the weekly reconciliation, a day later at least.
-        """
-        rng = self.rng
-        # the slip has to reach the office first; keying the pile takes a while too
-        ready = occurred_us + _LOCAL + int(rng.uniform(0.25, 1.0) * _HOUR)
-        work = int(rng.uniform(0.0, 1.0) * _HOUR)
-        if mislaid:
-            ready += _DAY
-        day = ready // _DAY
-        weekday = self.p.reconcile_weekday
-        for _ in range(400):  # a year of holidays is far less; the bound only stops a loop
-            # day 0 (1970-01-01) was a Thursday: ISO weekday 4
-            if self.is_keying_day(day) and (not mislaid or (day + 3) % 7 + 1 == weekday):
-                for offset in self.rounds:
-                    round_us = day * _DAY + offset
-                    if round_us >= ready:
-                        return round_us - _LOCAL + work
-            day += 1
-        return ready - _LOCAL + work
-
-    def is_keying_day(self, day: int) -> bool:
-        known = self.keying_days.get(day)
-        if known is None:
-            known = self.keying_days[day] = self.p.is_working_day(_EPOCH + dt.timedelta(days=day))
-        return known
-
     def later(self, occurred_us: int, kind: str, *payload: Any) -> None:
-        self.at(occurred_us + self.lag(occurred_us), kind, occurred_us, *payload)
+        self.at(occurred_us + self.slips.lag(occurred_us), kind, occurred_us, *payload)
 
     # --- set-up -------------------------------------------------------------------------
     def setup(self) -> None:
