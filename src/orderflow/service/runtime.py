@@ -24,6 +24,7 @@ from orderflow.geo.geocoder import Geocoder
 from orderflow.geo.router import Router
 from orderflow.policy import Policy, PolicyStore
 from orderflow.ports import Store, StoreTx
+from orderflow.risk.drawings import index_drawing_change
 from orderflow.risk.sources import RiskSources
 from orderflow.service import outbox
 from orderflow.service.boundary import actor_key
@@ -162,6 +163,11 @@ class Runtime:
         )
         data = encode(entry)
         tx.append_audit(chain, entry.seq, data, leaf_hash(data))
+        if kind is EntryType.EXCEPTION or kind is EntryType.FIELD_UPDATE:
+            # the risk rules' index of drawing changes commits with the entry (R13)
+            order = tx.get_order(chain)
+            if order is not None:
+                index_drawing_change(tx, order.customer_id, entry)
         if self.events:
             outbox.write_entry(tx, entry, link_token=link_token)
         self.checkpointer.appended += 1
