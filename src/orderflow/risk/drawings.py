@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import functools
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from orderflow.audit import AuditEntry, EntryType, decode
@@ -67,6 +68,30 @@ def drawing_change_at(entry: AuditEntry) -> int | None:
     return int(occurred) if occurred else entry.at
 
 
+def _changes(tx: StoreTx, stream: Iterable[bytes]) -> Iterator[tuple[str, int, AuditEntry]]:
+    """``(customer, occurred µs, entry)`` of each drawing change among ``stream``'s
+    stored entries (orders that no longer exist are skipped)."""
+    customers: dict[str, str | None] = {}
+    for data in stream:
+        if b'"drawing' not in data:  # a category value or a field name starts so
+            continue
+        entry = decode(data)
+        at = drawing_change_at(entry)
+        if at is None:
+            continue
+        chain = entry.order_id
+        if chain not in customers:
+            order = tx.get_order(chain)
+            customers[chain] = None if order is None else order.customer_id
+        customer = customers[chain]
+        if customer is not None:
+            yield customer, at, entry
+
+
+def _in_window(times: Sequence[int], since_us: int, until_us: int) -> int:
+    return bisect.bisect_right(times, until_us) - bisect.bisect_left(times, since_us)
+
+
 def index_drawing_change(tx: StoreTx, customer_id: str, entry: AuditEntry) -> None:
     """Add ``entry`` to ``customer_id``'s drawing changes if it records one (a no-op
     for every other entry; adding the same entry twice keeps one)."""
@@ -104,28 +129,14 @@ class IndexedDrawingChanges:
         body = tx.get_doc(INDEX, customer_id)
         if not body:
             return 0
-        times = _instants(body)
-        return bisect.bisect_right(times, until_us) - bisect.bisect_left(times, since_us)
+        return _in_window(_instants(body), since_us, until_us)
 
     def backfill(self, tx: StoreTx) -> None:
         """Index every drawing change of the log (once per store: a store written before
         the index existed), then set the marker."""
         found: dict[str, set[str]] = {}
-        customers: dict[str, str | None] = {}
-        for data in entries(self.store):
-            if b'"drawing' not in data:  # a category value or a field name starts so
-                continue
-            entry = decode(data)
-            at = drawing_change_at(entry)
-            if at is None:
-                continue
-            chain = entry.order_id
-            if chain not in customers:
-                order = tx.get_order(chain)
-                customers[chain] = None if order is None else order.customer_id
-            customer = customers[chain]
-            if customer is not None:
-                found.setdefault(customer, set()).add(f"{at} {chain} {entry.seq}")
+        for customer, at, entry in _changes(tx, entries(self.store)):
+            found.setdefault(customer, set()).add(f"{at} {entry.order_id} {entry.seq}")
         for customer, lines in sorted(found.items()):
             _add(tx, customer, lines)
         tx.put_doc(*MARKER, "indexed")
@@ -163,7 +174,7 @@ class AuditLogDrawingChanges:
         times = self._by_customer.get(customer_id)
         if not times:
             return 0
-        return bisect.bisect_right(times, until_us) - bisect.bisect_left(times, since_us)
+        return _in_window(times, since_us, until_us)
 
     def refresh(self, tx: StoreTx, now_us: int) -> None:
         """Index the entries appended since the last refresh."""
@@ -171,14 +182,5 @@ class AuditLogDrawingChanges:
             new = self.store.audit_entries(self._seen)
             self._seen += len(new)
             self._last_refresh = now_us
-            for data in new:
-                if b'"drawing' not in data:  # a category value or a field name starts so
-                    continue
-                entry = decode(data)
-                at = drawing_change_at(entry)
-                if at is None:
-                    continue
-                order = tx.get_order(entry.order_id)
-                if order is None:
-                    continue
-                bisect.insort(self._by_customer.setdefault(order.customer_id, []), at)
+            for customer, at, _ in _changes(tx, new):
+                bisect.insort(self._by_customer.setdefault(customer, []), at)
