@@ -14,7 +14,7 @@ query events. The typed layer above (:mod:`orderflow.service.records`) encodes t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -78,6 +78,15 @@ class StoreTx(Protocol):
         are left out), read with one statement where the store has SQL; with
         ``for_update``, locked (in key order, so two writers cannot deadlock over them)
         as :meth:`get_doc` locks one."""
+        ...
+
+    def prefetch(
+        self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """A hint that the caller is about to read these documents (kind -> keys) and
+        listings (``(kind, prefix)``, as :meth:`docs` reads them): a store with a server
+        may read them all in one round trip; others ignore it. Reads stay as they were:
+        a later :meth:`get_doc`, :meth:`get_docs` or :meth:`docs` answers the same."""
         ...
 
     def put_doc(self, kind: str, key: str, body: str) -> None:

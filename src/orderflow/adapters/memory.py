@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -142,6 +142,11 @@ class _MemoryTx:
 
     def get_doc(self, kind: str, key: str, *, for_update: bool = False) -> str | None:
         return self._s._docs.get((kind, key))
+
+    def prefetch(
+        self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Nothing to do: every read is a dict lookup."""
 
     def get_docs(
         self, kind: str, keys: Iterable[str], *, for_update: bool = False

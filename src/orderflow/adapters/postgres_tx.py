@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orderflow.adapters.postgres_sql import (
@@ -40,6 +40,21 @@ if TYPE_CHECKING:
 
 
 __all__ = ["_KindCache", "_PgTx"]
+
+
+def _listing(kind: str, prefix: str, limit: int | None) -> tuple[str, list[object]]:
+    """The statement listing the documents of ``kind`` under ``prefix``, in key order."""
+    end = _prefix_end(prefix)
+    sql = "SELECT key, body FROM docs WHERE kind = %s AND key >= %s"
+    params: list[object] = [kind, prefix]
+    if end is not None:
+        sql += " AND key < %s"
+        params.append(end)
+    sql += " ORDER BY key"
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(limit)
+    return sql, params
 
 
 class _KindCache:
@@ -342,15 +357,44 @@ class _PgTx(WriteBehindTx):
         return list(found)
 
     def _list_from_db(self, kind: str, prefix: str, limit: int | None) -> list[tuple[str, str]]:
-        end = _prefix_end(prefix)
-        sql = "SELECT key, body FROM docs WHERE kind = %s AND key >= %s"
-        params: list[object] = [kind, prefix]
-        if end is not None:
-            sql += " AND key < %s"
-            params.append(end)
-        sql += " ORDER BY key"
-        if limit is not None:
-            sql += " LIMIT %s"
-            params.append(limit)
-        cur = self._run(sql, params, "listing documents")
+        cur = self._run(*_listing(kind, prefix, limit), "listing documents")
         return [(str(k), str(b)) for k, b in cur.fetchall()]
+
+    # --- prefetch -----------------------------------------------------------------------
+    def _cacheable(self, kind: str) -> bool:
+        """Whether a read of ``kind`` would go to the database (not the master-data
+        cache shared between transactions, nor a kind whose generation is not known yet)."""
+        if kind in self._store.master_kinds:
+            return self._gens is not None and self._shared(kind) is None
+        return True
+
+    def prefetch(
+        self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Read every document and listing not cached yet with one pipeline (one round
+        trip) into this transaction's cache. Listings are left alone while writes are
+        queued (a listing must see them: :meth:`docs` flushes first)."""
+        statements: list[tuple[str, Sequence[Any]]] = []
+        plan: list[tuple[str, str, list[str] | None]] = []
+        for kind, keys in docs.items():
+            missing = sorted({k for k in keys if (kind, k) not in self._docs})
+            if missing and self._cacheable(kind):
+                statements.append((_SELECT_DOCS, (kind, missing)))
+                plan.append((kind, "", missing))
+        if not self.pending():
+            for kind, prefix in listings:
+                if (kind, prefix) not in self._lists and self._cacheable(kind):
+                    statements.append(_listing(kind, prefix, None))
+                    plan.append((kind, prefix, None))
+        if len(statements) < 2:
+            return  # one statement is what the read itself would send
+        cursors = self._pipelined(statements, "reading documents")
+        for cur, (kind, prefix, wanted) in zip(cursors, plan, strict=True):
+            rows = [(str(k), str(b)) for k, b in cur.fetchall()]
+            if wanted is None:
+                self._lists[(kind, prefix)] = rows
+                self._cache.list_kinds.setdefault(kind, set()).add(prefix)
+                continue
+            found = dict(rows)
+            for key in wanted:
+                self._docs[(kind, key)] = found.get(key)  # a read: nothing to undo

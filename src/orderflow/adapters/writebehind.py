@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from orderflow.adapters.rows import COLUMNS, STATE_COLUMNS
@@ -232,6 +232,11 @@ class WriteBehindTx(QueuedTx):
         ):
             return cached  # type: ignore[return-value]
         return self._load_docs(kind, (key,), for_update).get(key)
+
+    def prefetch(
+        self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """A hint (see :meth:`orderflow.ports.StoreTx.prefetch`): nothing by default."""
 
     def get_docs(
         self, kind: str, keys: Iterable[str], *, for_update: bool = False

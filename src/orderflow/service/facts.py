@@ -39,16 +39,7 @@ class StoreFacts:
         """Facts for ``order``: only the groups in ``needs`` are read."""
         if not needs:
             return Facts(today=today)
-        customer = None
-        if "customer" in needs:
-            base = records.get_typed(tx, Customer, order.customer_id)
-            if base is not None:
-                exposure = records.read_decimal(tx, records.EXPOSURE, base.id)
-                customer = (
-                    base
-                    if not exposure
-                    else attrs.evolve(base, open_exposure=base.open_exposure + exposure)
-                )
+        base = records.get_typed(tx, Customer, order.customer_id) if "customer" in needs else None
         products: dict[str, Product] = {}
         components: set[str] = set()
         if needs & {"products", "stock", "inbound", "components"}:
@@ -57,9 +48,30 @@ class StoreFacts:
                 if product is not None:
                     products[product.code] = product
                     components.update(b.component for b in product.bom)
+        warehouse = records.warehouse_of(tx, order.factory_id) if "stock" in needs else ""
+        # everything else this gather reads, in one round trip where the store has one
+        wanted: dict[str, list[str]] = {}
+        if base is not None:
+            wanted[records.EXPOSURE] = [base.id]
+        if "stock" in needs:
+            wanted[records.stock_kind(warehouse)] = list(components)
+        if products:
+            wanted[records.STREAK] = [
+                *(f"{order.factory_id}/{code}" for code in products),
+                *products,
+            ]
+        listings = [(records.CAPACITY, order.factory_id + "/")] if "capacity" in needs else []
+        tx.prefetch(wanted, listings)
+        customer = None
+        if base is not None:
+            exposure = records.read_decimal(tx, records.EXPOSURE, base.id)
+            customer = (
+                base
+                if not exposure
+                else attrs.evolve(base, open_exposure=base.open_exposure + exposure)
+            )
         available: dict[str, Decimal] = {}
         if "stock" in needs:
-            warehouse = records.warehouse_of(tx, order.factory_id)
             for c, level in records.read_stocks(tx, components, warehouse).items():
                 available[c] = level.position.available
         labels: dict[str, Component] = {}

@@ -176,6 +176,27 @@ class StoreContract(EvidenceContract, StockContract):
         with store.transaction() as tx:
             assert tx.get_docs("stock", ["a", "b", "c", "zz"]) == {"a": "A", "b": "B", "zz": "new"}
 
+    def test_prefetch_changes_no_answer(self, store: Store) -> None:
+        with store.transaction() as tx:
+            for key in ("a", "b"):
+                tx.put_doc("stock", key, key.upper())
+            tx.put_doc("cap", "F1/a", "1")
+            tx.put_doc("cap", "F2/a", "2")
+        with store.transaction() as tx:
+            tx.prefetch({"stock": ["a", "zz"], "streak": ["F1/a"]}, [("cap", "F1/")])
+            assert tx.get_doc("stock", "a") == "A"
+            assert tx.get_doc("stock", "zz") is None
+            assert tx.get_docs("stock", ["a", "b"]) == {"a": "A", "b": "B"}
+            assert tx.docs("cap", "F1/") == [("F1/a", "1")]
+            tx.put_doc("cap", "F1/b", "3")  # a prefetched listing follows the writes
+            assert tx.docs("cap", "F1/") == [("F1/a", "1"), ("F1/b", "3")]
+            tx.put_doc("stock", "zz", "new")
+            tx.prefetch({"stock": ["zz"]}, [("cap", "F1/")])  # what is cached stays
+            assert tx.get_doc("stock", "zz") == "new"
+            assert tx.docs("cap", "F1/") == [("F1/a", "1"), ("F1/b", "3")]
+        with store.transaction() as tx:
+            assert tx.get_doc("stock", "zz") == "new"
+
     def test_listings_see_writes_of_the_same_transaction(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.put_doc("cap", "F1/b", "2")
