@@ -110,30 +110,36 @@ class _Reducer:
         self.strings: dict[str, str] = {}
         self.contexts: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
 
-    def text(self, value: str) -> str:
-        return self.strings.setdefault(value, value)
-
     def reduce(self, entry: AuditEntry) -> Recorded | None:
         """``entry`` as the replay reads it, or ``None`` for one it does not act on
         (policy changes, timeout warnings: the replay decides those again)."""
         kind, chain = entry.type, entry.order_id
-        ctx = entry.context_map
+        stock = chain.startswith(_STOCK)
+        occurred = action = None
+        kept = []
+        for pair in entry.context:  # sorted by key, no repeats: as context_map reads it
+            if pair[0] in _KEPT_CONTEXT:
+                kept.append(pair)
+                if pair[0] == "action":
+                    action = pair[1]
+            elif pair[0] == "occurred":
+                occurred = pair[1]
         if kind is EntryType.EXCEPTION:
-            if ctx.get("action") not in ("opened", "resolved") and not chain.startswith(_STOCK):
+            if action not in ("opened", "resolved") and not stock:
                 return None
-        elif kind not in _REPLAYED and not chain.startswith(_STOCK):
+        elif kind not in _REPLAYED and not stock:
             return None
         order = _new_order(*created_lines(entry)) if kind is EntryType.CREATED else None
-        scan = kind is EntryType.FIELD_UPDATE or chain.startswith(_STOCK)
-        occurred = ctx.get("occurred")
-        kept = tuple((k, self.text(v)) for k, v in entry.context if k in _KEPT_CONTEXT)
-        context = self.contexts.get(kept) if kept else _NO_CONTEXT
+        key = tuple(kept)
+        context = self.contexts.get(key) if key else _NO_CONTEXT
         if context is None:
-            context = self.contexts.setdefault(kept, dict(kept))
+            context = self.contexts[key] = dict(key)
+        strings = self.strings
         return Recorded(
-            entry.at, kind, self.text(chain), self.text(entry.actor), context,
+            entry.at, kind, strings.setdefault(chain, chain),
+            strings.setdefault(entry.actor, entry.actor), context,
             int(occurred) if occurred else entry.at,
-            entry.changes if scan else (), order,
+            entry.changes if stock or kind is EntryType.FIELD_UPDATE else (), order,
         )  # fmt: skip
 
 
@@ -190,8 +196,10 @@ def survey(svc: OrderService) -> Survey:
                 (x[0], Decimal(x[1])) if isinstance(x, list) else (x["product"], Decimal(x["qty"]))
                 for x in new_lines
             ]
-        elif entry.type is EntryType.STATE_CHANGE and entry.context_map.get("event") == (
-            "dispatch_production"
+        elif (
+            recorded is not None  # every state change is
+            and recorded.type is EntryType.STATE_CHANGE
+            and recorded.ctx.get("event") == "dispatch_production"
         ):
             for product, qty in lines.pop(entry.order_id, []):
                 for b in boms.get(product, ()):

@@ -29,7 +29,7 @@ import attrs
 
 from orderflow.adapters.memory import MemoryStore
 from orderflow.audit import EntryType
-from orderflow.clock import FrozenClock, from_micros, to_micros
+from orderflow.clock import FrozenClock, from_micros
 from orderflow.domain import OrderLine
 from orderflow.exceptions import InputError, InvalidTransition, OrderflowError, TransitionRefused
 from orderflow.policy import Policy, PolicyStore
@@ -69,6 +69,7 @@ class ReplayResult:
 class _Replay:
     def __init__(self, source: OrderService, survey: Survey, policy: Policy) -> None:
         self.clock = FrozenClock(from_micros(survey.first_us - _HOUR))
+        self.now = survey.first_us - _HOUR  # the clock's time in micros: only run() moves it
         # A replay's log is thrown away: anchoring it with checkpoints (every simulated
         # hour by default) would only cost time, and no decision depends on them.
         quiet = attrs.evolve(
@@ -128,7 +129,7 @@ class _Replay:
         return self.period[0] <= at_us < self.period[1]
 
     def now_us(self) -> int:
-        return to_micros(self.clock.now())
+        return self.now
 
     def ingest(self, entry: Recorded) -> None:
         """Turn one recorded entry into what the replay will do about it."""
@@ -307,8 +308,9 @@ class _Replay:
             at, _, kind, payload = heapq.heappop(self.heap)
             if at >= stop_us:
                 break
-            if at > self.now_us():
+            if at > self.now:
                 self.clock.set(from_micros(at))
+                self.now = at
             if kind == "sweep":
                 self.svc.sweep_warnings()
                 self.push(at + _HOUR, "sweep", None)
