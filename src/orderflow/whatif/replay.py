@@ -185,7 +185,7 @@ class _Replay:
             raise InputError(f"the created entry of {entry.order_id} has no order")
         draft = OrderDraft(
             customer_id=new.customer_id,
-            lines=tuple(OrderLine(p, q, u) for p, q, u in new.lines),
+            lines=tuple(OrderLine(p, Decimal(q), Decimal(u)) for p, q, u in new.lines),
             requested_date=dt.date.fromisoformat(new.requested_date),
             factory_id=new.factory_id,
             delivery_address=new.delivery_address,
