@@ -71,7 +71,7 @@ def main() -> None:
             surveyed = time.perf_counter() - started
             result = replay(
                 source, plan, policy,
-                start_us=to_micros(period.start), end_us=to_micros(period.end),
+                start_us=to_micros(period.start), end_us=to_micros(period.end), last=True,
             )  # fmt: skip
             seconds = time.perf_counter() - started
         peak = peak_bytes()

@@ -8,10 +8,20 @@ from decimal import Decimal
 import attrs
 import pytest
 
+from orderflow.clock import to_micros
 from orderflow.exceptions import InputError
 from orderflow.policy import Policy
 from orderflow.service import OrderService
-from orderflow.whatif import Comparison, Scenario, compare, render_table, report_section
+from orderflow.whatif import (
+    Comparison,
+    Scenario,
+    compare,
+    months,
+    render_table,
+    replay,
+    report_section,
+    survey,
+)
 
 D = Decimal
 
@@ -72,3 +82,20 @@ def test_a_period_after_the_log_is_refused(recorded: OrderService) -> None:
     policy: Policy = recorded.policy
     with pytest.raises(InputError, match="choose a month it covers"):
         compare(recorded, 2031, 1, 1, [Scenario("x", policy)])
+
+
+def test_the_last_replay_releases_the_log_and_decides_the_same(recorded: OrderService) -> None:
+    policy = recorded.policy
+    plan = survey(recorded)
+    period = months(2026, 1, 12, policy.timezone)
+    window = {"start_us": to_micros(period.start), "end_us": to_micros(period.end)}
+    kept = replay(recorded, plan, policy, **window)
+    assert not plan.spent
+    last = replay(recorded, plan, policy, **window, last=True)
+    assert plan.spent and all(chunk == () for chunk in plan.log)
+    assert (last.refusals, last.waits_hours, last.orders, last.skipped) == (
+        kept.refusals, kept.waits_hours, kept.orders, kept.skipped
+    )  # fmt: skip
+    assert last.service.store.audit_size() == kept.service.store.audit_size()
+    with pytest.raises(InputError, match="survey the store again"):
+        replay(recorded, plan, policy, **window)

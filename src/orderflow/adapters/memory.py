@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -44,19 +45,49 @@ class _TrackedOrders(dict[str, Order]):
 
 class _DocsByKind(dict[tuple[str, str], str]):
     """The documents, also filed by kind: a listing reads its kind, not every document
-    (the outbox alone adds one an audit entry)."""
+    (the outbox alone adds one an audit entry). Each kind's keys are kept sorted until
+    a key is added or removed: the capacity schedule is listed at every kitting and
+    dispatch, and is rewritten far less often."""
 
     def __init__(self) -> None:
         super().__init__()
         self.by_kind: dict[str, dict[str, str]] = {}
+        self._sorted: dict[str, list[str]] = {}
 
     def __setitem__(self, key: tuple[str, str], value: str) -> None:
         super().__setitem__(key, value)
-        self.by_kind.setdefault(key[0], {})[key[1]] = value
+        filed = self.by_kind.setdefault(key[0], {})
+        if key[1] not in filed:
+            self._sorted.pop(key[0], None)
+        filed[key[1]] = value
 
     def pop(self, key: tuple[str, str], default: Any = None) -> Any:
-        self.by_kind.get(key[0], {}).pop(key[1], None)
+        filed = self.by_kind.get(key[0], {})
+        if key[1] in filed:
+            del filed[key[1]]
+            self._sorted.pop(key[0], None)
         return super().pop(key, default)
+
+    def listing(self, kind: str, prefix: str) -> list[tuple[str, str]]:
+        """``(key, body)`` of the documents of ``kind`` whose key starts with ``prefix``,
+        in key order."""
+        filed = self.by_kind.get(kind)
+        if not filed:
+            return []
+        keys = self._sorted.get(kind)
+        if keys is None:
+            keys = self._sorted[kind] = sorted(filed)
+        if not prefix:
+            return [(k, filed[k]) for k in keys]
+        found = []
+        # the keys that start with prefix are the run of sorted keys from the first one
+        # not less than prefix: any key in between would start with it too
+        for i in range(bisect_left(keys, prefix), len(keys)):
+            key = keys[i]
+            if not key.startswith(prefix):
+                break
+            found.append((key, filed[key]))
+        return found
 
 
 class _MemoryTx:
@@ -166,8 +197,7 @@ class _MemoryTx:
     def docs(
         self, kind: str, prefix: str = "", *, limit: int | None = None
     ) -> list[tuple[str, str]]:
-        filed = self._s._docs.by_kind.get(kind, {})
-        found = sorted((k, body) for k, body in filed.items() if k.startswith(prefix))
+        found = self._s._docs.listing(kind, prefix)
         return found if limit is None else found[:limit]
 
 

@@ -72,8 +72,9 @@ def compare(
         )
     columns = [outcome("recorded", source, recorded_policy, period)]
     orders = 0
-    for scenario in scenarios:
-        result = replay(source, plan, scenario.policy, start_us=start_us, end_us=end_us)
+    for n, scenario in enumerate(scenarios, 1):
+        result = replay(source, plan, scenario.policy, start_us=start_us, end_us=end_us,
+                        last=n == len(scenarios))  # fmt: skip
         orders = result.orders
         notes = []
         if result.rescheduled:
@@ -91,6 +92,7 @@ def compare(
                 notes="; ".join(notes),
             )
         )
+        del result  # its in-memory store, before the next replay fills another
     return Comparison(period.label, orders, tuple(columns))
 
 

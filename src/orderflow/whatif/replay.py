@@ -22,19 +22,20 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import deque
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from orderflow.adapters.memory import MemoryStore
-from orderflow.audit import AuditEntry, EntryType
-from orderflow.clock import FrozenClock, from_micros, to_micros
+from orderflow.audit import EntryType
+from orderflow.clock import FrozenClock, from_micros
 from orderflow.domain import OrderLine
-from orderflow.exceptions import InvalidTransition, OrderflowError, TransitionRefused
+from orderflow.exceptions import InputError, InvalidTransition, OrderflowError, TransitionRefused
 from orderflow.policy import Policy, PolicyStore
 from orderflow.service import OrderDraft, OrderService
-from orderflow.whatif.recording import Survey, created_lines, log_entries
+from orderflow.whatif.recording import Recorded, Survey, released
 from orderflow.workflow import CapacitySlot
 
 __all__ = ["LOOKAHEAD_US", "ReplayResult", "replay"]
@@ -69,6 +70,7 @@ class ReplayResult:
 class _Replay:
     def __init__(self, source: OrderService, survey: Survey, policy: Policy) -> None:
         self.clock = FrozenClock(from_micros(survey.first_us - _HOUR))
+        self.now = survey.first_us - _HOUR  # the clock's time in micros: only run() moves it
         # A replay's log is thrown away: anchoring it with checkpoints (every simulated
         # hour by default) would only cost time, and no decision depends on them.
         quiet = attrs.evolve(
@@ -79,11 +81,11 @@ class _Replay:
                                 policies=PolicyStore(quiet), events=False)  # fmt: skip
         self.heap: list[tuple[int, int, str, Any]] = []
         self.seq = 0
-        self.pending: dict[str, deque[AuditEntry]] = {}
+        self.pending: dict[str, deque[Recorded]] = {}
         self.busy: set[str] = set()  # a step is scheduled, or the lock waits for stock
         self.shift: dict[str, int] = {}
         self.locked: dict[str, int] = {}  # order -> when it locked (occurred, micros)
-        self.waiting: dict[str, AuditEntry] = {}  # order -> its lock step, refused
+        self.waiting: dict[str, Recorded] = {}  # order -> its lock step, refused
         self.first_refused: dict[str, int] = {}
         self.incidents: dict[str, str] = {}
         self.refusals = self.rescheduled = self.skipped = self.orders = 0
@@ -128,11 +130,11 @@ class _Replay:
         return self.period[0] <= at_us < self.period[1]
 
     def now_us(self) -> int:
-        return to_micros(self.clock.now())
+        return self.now
 
-    def ingest(self, entry: AuditEntry) -> None:
+    def ingest(self, entry: Recorded) -> None:
         """Turn one recorded entry into what the replay will do about it."""
-        ctx = entry.context_map
+        ctx = entry.ctx
         chain = entry.order_id
         if entry.type is EntryType.CREATED:
             self.push(entry.at, "submit", entry)
@@ -178,23 +180,28 @@ class _Replay:
             self.waits.append(Decimal(occurred_us - refused) / Decimal(_HOUR))
         return True
 
-    def on_submit(self, entry: AuditEntry) -> None:
-        row, lines = created_lines(entry)
+    def on_submit(self, entry: Recorded) -> None:
+        new = entry.order
+        if new is None:
+            raise InputError(f"the created entry of {entry.order_id} has no order")
         draft = OrderDraft(
-            customer_id=str(row["customer_id"]),
-            lines=tuple(OrderLine(p, q, u) for p, q, u in lines),
-            requested_date=dt.date.fromisoformat(str(row["requested_date"])),
-            factory_id=str(row["factory_id"]),
-            delivery_address=str(row.get("delivery_address") or ""),
-            number=str(row["number"]),
+            customer_id=new.customer_id,
+            lines=tuple(OrderLine(p, Decimal(q), Decimal(u)) for p, q, u in new.lines),
+            requested_date=dt.date.fromisoformat(new.requested_date),
+            factory_id=new.factory_id,
+            delivery_address=new.delivery_address,
+            number=new.number,
             order_id=entry.order_id,
         )
         self.svc.submit(draft, actor=entry.actor)
         self.orders += 1
 
-    def on_scan(self, entry: AuditEntry) -> None:
-        old, new = (Decimal(str(v)) for v in entry.changes_map["on_hand"])
-        ctx = entry.context_map
+    def on_scan(self, entry: Recorded) -> None:
+        on_hand = next((c for c in entry.changes if c.field == "on_hand"), None)
+        if on_hand is None:
+            raise InputError(f"the scan on {entry.order_id} at {entry.at} changes no on-hand")
+        old, new = Decimal(str(on_hand.old)), Decimal(str(on_hand.new))
+        ctx = entry.ctx
         qty = new - old
         component = entry.order_id[len(_STOCK) :]
         if qty:
@@ -206,7 +213,7 @@ class _Replay:
             for order_id, step in list(self.waiting.items()):
                 if component in self.needs(order_id) and self.lock(order_id, self.now_us()):
                     del self.waiting[order_id]
-                    self.shift[order_id] = self.now_us() - _occurred(step)
+                    self.shift[order_id] = self.now_us() - step.occurred
                     self.next_step(order_id)
 
     def needs(self, order_id: str) -> frozenset[str]:
@@ -214,17 +221,17 @@ class _Replay:
         lines = self.svc.get(order_id).lines
         return frozenset().union(*(self.bom.get(line.product, frozenset()) for line in lines))
 
-    def on_step(self, entry: AuditEntry) -> None:
+    def on_step(self, entry: Recorded) -> None:
         order_id = entry.order_id
         shift = self.shift.get(order_id, 0)
-        occurred = _occurred(entry) + shift
-        ctx = entry.context_map
+        occurred = entry.occurred + shift
+        ctx = entry.ctx
         if entry.type is EntryType.FIELD_UPDATE:
             self.edit(entry)
         elif ctx.get("event") == _LOCK:
             early = self.locked.get(order_id)
             if early is not None:  # locked at an earlier attempt than the record's
-                self.shift[order_id] = early - _occurred(entry)
+                self.shift[order_id] = early - entry.occurred
             elif not self.lock(order_id, occurred):
                 self.waiting[order_id] = entry
                 return  # the order's later steps wait for its kitting
@@ -232,8 +239,8 @@ class _Replay:
             self.fire(entry, occurred)
         self.next_step(order_id)
 
-    def fire(self, entry: AuditEntry, occurred: int) -> None:
-        ctx = entry.context_map
+    def fire(self, entry: Recorded, occurred: int) -> None:
+        ctx = entry.ctx
         event = ctx.get("event") or ""
         kept = {k: ctx[k] for k in _KEPT_CONTEXT if k in ctx}
         when = from_micros(min(occurred, self.now_us()))
@@ -257,7 +264,7 @@ class _Replay:
         self.rescheduled += 1
         self.fire(entry, occurred)
 
-    def edit(self, entry: AuditEntry) -> None:
+    def edit(self, entry: Recorded) -> None:
         changes: dict[str, Any] = {}
         for change in entry.changes:
             if change.field == "requested_date" and isinstance(change.new, str):
@@ -270,23 +277,23 @@ class _Replay:
         except OrderflowError:
             self.skipped += 1
 
-    def on_open(self, entry: AuditEntry) -> None:
-        ctx = entry.context_map
+    def on_open(self, entry: Recorded) -> None:
+        ctx = entry.ctx
         incident = self.svc.open_incident(
             entry.order_id, ctx.get("category", "logistics"), actor=entry.actor,
             device=ctx.get("device", ""), batch=ctx.get("batch", ""), note=ctx.get("note", ""),
         )  # fmt: skip
         self.incidents[ctx.get("incident", "")] = incident.id
 
-    def on_resolve(self, entry: AuditEntry) -> None:
-        ctx = entry.context_map
+    def on_resolve(self, entry: Recorded) -> None:
+        ctx = entry.ctx
         replayed = self.incidents.pop(ctx.get("incident", ""), None)
         if replayed is not None:
             self.svc.resolve_incident(replayed, ctx.get("root_cause", ""), actor=entry.actor)
 
-    def run(self, source: OrderService, start_us: int, end_us: int, stop_us: int) -> None:
+    def run(self, log: Iterator[Recorded], start_us: int, end_us: int, stop_us: int) -> None:
         self.period = (start_us, end_us)
-        entries = log_entries(source)
+        entries = log
         upcoming = next(entries, None)
         sweep = (self.now_us() // _HOUR + 1) * _HOUR
         self.push(sweep, "sweep", None)
@@ -296,14 +303,15 @@ class _Replay:
         }  # fmt: skip
         while self.heap:
             horizon = self.heap[0][0] + LOOKAHEAD_US
-            while upcoming is not None and upcoming[1].at <= min(horizon, stop_us):
-                self.ingest(upcoming[1])
+            while upcoming is not None and upcoming.at <= min(horizon, stop_us):
+                self.ingest(upcoming)
                 upcoming = next(entries, None)
             at, _, kind, payload = heapq.heappop(self.heap)
             if at >= stop_us:
                 break
-            if at > self.now_us():
+            if at > self.now:
                 self.clock.set(from_micros(at))
+                self.now = at
             if kind == "sweep":
                 self.svc.sweep_warnings()
                 self.push(at + _HOUR, "sweep", None)
@@ -316,23 +324,35 @@ class _Replay:
                 handlers[kind](payload)
 
 
-def _occurred(entry: AuditEntry) -> int:
-    occurred = entry.context_map.get("occurred")
-    return int(occurred) if occurred else entry.at
-
-
 def replay(
-    source: OrderService, survey: Survey, policy: Policy, *, start_us: int, end_us: int
+    source: OrderService,
+    survey: Survey,
+    policy: Policy,
+    *,
+    start_us: int,
+    end_us: int,
+    last: bool = False,
 ) -> ReplayResult:
     """Replay ``source``'s log from its first entry under ``policy``; refusals and waits
     are counted for ``[start_us, end_us)``.
+
+    The log is read from ``survey`` (:func:`~orderflow.whatif.survey` of ``source``,
+    which decoded it once), not from the store again: several replays share one survey.
+    The ``last`` replay of a survey releases the log as it reads it (a year's log is a
+    few hundred MB); the survey cannot be replayed again after it.
 
     The replay goes on for :data:`LOOKAHEAD_US` past ``end_us``: a change that happened
     in the period but was keyed in after it (a paper slip) belongs to the period, as it
     does in the record.
     """
+    if survey.spent:
+        raise InputError(
+            "this survey's log was released by an earlier replay (last=True); "
+            "survey the store again to replay it"
+        )
+    log = released(survey) if last else (r for chunk in survey.log for r in chunk)
     run = _Replay(source, survey, policy)
-    run.run(source, start_us, end_us, end_us + LOOKAHEAD_US)
+    run.run(log, start_us, end_us, end_us + LOOKAHEAD_US)
     return ReplayResult(
         run.svc, run.refusals, tuple(run.waits), run.rescheduled, run.skipped,
         len(run.waiting), run.orders,
