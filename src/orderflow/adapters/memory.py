@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -15,11 +16,12 @@ from typing import Any
 
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
-from orderflow.exceptions import ConcurrencyConflict, UnreadableRow
+from orderflow.exceptions import ConcurrencyConflict, InputError, UnreadableRow
 
 __all__ = ["MemoryStore"]
 
 _MISSING = object()
+_LEAF = 32  # bytes of a leaf hash (SHA-256)
 
 
 class _TrackedOrders(dict[str, Order]):
@@ -153,12 +155,16 @@ class _MemoryTx:
         head = s._heads.get(chain)
         if (head.seq + 1 if head else 0) != seq:
             raise ConcurrencyConflict(chain, seq - 1, "audit chain moved on")
-        s._log.append((chain, data))
-        s._leaves.append(leaf)
+        if len(leaf) != _LEAF:  # they are packed end to end
+            raise InputError(f"a leaf hash is {_LEAF} bytes (SHA-256), got {len(leaf)}")
+        s._log.append(data)
+        s._leaves += leaf
         self._undo.append(lambda: s._log.__delitem__(-1))
-        self._undo.append(lambda: s._leaves.__delitem__(-1))
+        self._undo.append(lambda: s._leaves.__delitem__(slice(-_LEAF, None)))
         self._set(s._heads, chain, ChainHead(seq, leaf))
-        positions = s._chains.setdefault(chain, [])
+        positions = s._chains.get(chain)
+        if positions is None:
+            positions = s._chains[chain] = array("q")
         positions.append(len(s._log) - 1)
         self._undo.append(lambda: positions.__delitem__(-1))
 
@@ -213,10 +219,12 @@ class MemoryStore:
             "query_token_hash": {},
             "erp_id": {},
         }
-        self._log: list[tuple[str, bytes]] = []
-        self._leaves: list[bytes] = []
+        # a year's log is ~800,000 entries: the bytes only (the chain is in _chains),
+        # the 32-byte leaf hashes packed end to end, each chain's indices as machine ints
+        self._log: list[bytes] = []
+        self._leaves = bytearray()
         self._heads: dict[str, ChainHead] = {}
-        self._chains: dict[str, list[int]] = {}
+        self._chains: dict[str, array[int]] = {}
         self._idem: dict[str, tuple[str, str]] = {}
         self._docs = _DocsByKind()
         self._local = threading.local()
@@ -243,12 +251,14 @@ class MemoryStore:
     def audit_entries(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         """Stored audit bytes in global order."""
         with self._lock:
-            return [data for _, data in self._log[start:stop]]
+            return self._log[start:stop]
 
     def audit_leaves(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         """Leaf hashes stored beside the entries, in global order."""
         with self._lock:
-            return self._leaves[start:stop]
+            first, last, _ = slice(start, stop).indices(len(self._log))
+            leaves = self._leaves
+            return [bytes(leaves[i * _LEAF : (i + 1) * _LEAF]) for i in range(first, last)]
 
     def in_transaction(self) -> bool:
         """Whether the calling thread has a transaction open."""
@@ -257,7 +267,7 @@ class MemoryStore:
     def audit_chain(self, chain: str) -> list[tuple[int, bytes]]:
         """One chain's ``(index, bytes)`` in sequence order."""
         with self._lock:
-            return [(i, self._log[i][1]) for i in self._chains.get(chain, ())]
+            return [(i, self._log[i]) for i in self._chains.get(chain, ())]
 
     def audit_size(self) -> int:
         """Number of audit entries."""
@@ -289,5 +299,4 @@ class MemoryStore:
     def tamper(self, index: int, data: bytes) -> None:
         """Overwrite stored audit bytes (for tests that prove tampering is detected)."""
         with self._lock:
-            chain, _ = self._log[index]
-            self._log[index] = (chain, data)
+            self._log[index] = data
