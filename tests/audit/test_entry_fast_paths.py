@@ -92,7 +92,8 @@ def test_a_plain_value_is_one_the_full_check_keeps_as_it_is(value: object) -> No
 def test_change_checks_agree_with_the_full_checks(
     items: list[tuple[str, object, object]], sort: bool
 ) -> None:
-    changes = tuple(FieldChange(*item) for item in (sorted(items, key=str) if sort else items))
+    ordered = sorted(items, key=str) if sort else items
+    changes = tuple(FieldChange(f, old, new) for f, old, new in ordered)  # type: ignore[arg-type]
     assert _outcome(E._check_changes, changes) == _outcome(_full_changes, changes)
 
 
