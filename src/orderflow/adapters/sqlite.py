@@ -274,6 +274,10 @@ class SqliteStore:
             return
         conn = self._connect()
         try:
+            # one pass over the rows: a page cache or mapped pages would only add to the
+            # resident memory beside the thread's own connection
+            conn.execute("PRAGMA cache_size = -2048")
+            conn.execute("PRAGMA mmap_size = 0")
             cursor = conn.execute(sql, params)
             while rows := cursor.fetchmany(2_000):
                 yield from rows
