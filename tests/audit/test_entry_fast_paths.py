@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderflow.audit import entry as E
+from orderflow.audit import reading as R
 from orderflow.audit import scalars as S
 from orderflow.audit.entry import FieldChange
 from orderflow.exceptions import InputError
@@ -113,14 +114,14 @@ def test_context_checks_agree_with_the_full_checks(items: list[object], sort: bo
 def test_the_shared_decoder_parses_and_fails_as_json_loads(text: str) -> None:
     def loads() -> object:
         return json.loads(
-            text, parse_float=E._no_float, parse_constant=E._no_float, object_pairs_hook=E._pairs
+            text, parse_float=R._no_float, parse_constant=R._no_float, object_pairs_hook=R._pairs
         )
 
     try:
         expected: object = loads()
     except ValueError as exc:
         with pytest.raises(type(exc)) as raised:
-            E._loads(text)
+            R._loads(text)
         assert str(raised.value) == str(exc)
     else:
-        assert E._loads(text) == expected
+        assert R._loads(text) == expected

@@ -26,9 +26,7 @@ from orderflow.audit.entry import (
     ChainHead,
     EntryType,
     FieldChange,
-    decode,
     encode,
-    entry_link,
     next_entry,
 )
 from orderflow.audit.log import AuditLog
@@ -52,6 +50,7 @@ from orderflow.audit.note import (
     open_note,
     sign_note,
 )
+from orderflow.audit.reading import decode, entry_link
 from orderflow.audit.signing import CheckpointSigner, open_checkpoint, split_checkpoint
 from orderflow.audit.verification import verify_log
 

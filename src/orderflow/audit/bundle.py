@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from orderflow.audit.checkpoint import Checkpoint
-from orderflow.audit.entry import FIRST_SEQ, GENESIS_HASH, AuditEntry, decode
+from orderflow.audit.entry import FIRST_SEQ, GENESIS_HASH, AuditEntry
 from orderflow.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from orderflow.audit.note import Ed25519Verifier, SignatureStatus, open_note
+from orderflow.audit.reading import decode
 from orderflow.audit.signing import split_checkpoint
 from orderflow.exceptions import InputError, ProofError, TamperDetected
 

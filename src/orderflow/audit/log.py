@@ -17,11 +17,11 @@ from orderflow.audit.entry import (
     ChainHead,
     EntryType,
     FieldChange,
-    decode,
     encode,
     next_entry,
 )
 from orderflow.audit.merkle import MerkleTree
+from orderflow.audit.reading import decode
 from orderflow.audit.verification import verify_log  # 0.2's import path
 from orderflow.exceptions import InputError
 

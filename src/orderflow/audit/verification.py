@@ -18,13 +18,9 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from orderflow.audit.checkpoint import Checkpoint
-from orderflow.audit.entry import (
-    FIRST_SEQ,
-    GENESIS_HASH,
-    decode,
-    entry_link,
-)
+from orderflow.audit.entry import FIRST_SEQ, GENESIS_HASH
 from orderflow.audit.merkle import CompactRange, _build_levels, _root_from_levels
+from orderflow.audit.reading import decode, entry_link
 from orderflow.exceptions import InputError, TamperDetected
 
 __all__ = ["verify_log"]
