@@ -92,12 +92,20 @@ def _in_window(times: Sequence[int], since_us: int, until_us: int) -> int:
     return bisect.bisect_right(times, until_us) - bisect.bisect_left(times, since_us)
 
 
-def index_drawing_change(tx: StoreTx, customer_id: str, entry: AuditEntry) -> None:
-    """Add ``entry`` to ``customer_id``'s drawing changes if it records one (a no-op
-    for every other entry; adding the same entry twice keeps one)."""
+def index_drawing_change(tx: StoreTx, entry: AuditEntry) -> None:
+    """Add ``entry`` to its order's customer's drawing changes if it records one (a
+    no-op, reading nothing, for every other entry; adding the same entry twice keeps
+    one)."""
     at = drawing_change_at(entry)
-    if at is not None:
-        _add(tx, customer_id, {f"{at} {entry.order_id} {entry.seq}"})
+    if at is None:
+        return
+    order = tx.get_order(entry.order_id)
+    if order is not None:
+        _add(tx, order.customer_id, {_line(at, entry)})
+
+
+def _line(at: int, entry: AuditEntry) -> str:
+    return f"{at} {entry.order_id} {entry.seq}"
 
 
 def _add(tx: StoreTx, customer_id: str, lines: set[str]) -> None:
@@ -136,7 +144,7 @@ class IndexedDrawingChanges:
         the index existed), then set the marker."""
         found: dict[str, set[str]] = {}
         for customer, at, entry in _changes(tx, entries(self.store)):
-            found.setdefault(customer, set()).add(f"{at} {entry.order_id} {entry.seq}")
+            found.setdefault(customer, set()).add(_line(at, entry))
         for customer, lines in sorted(found.items()):
             _add(tx, customer, lines)
         tx.put_doc(*MARKER, "indexed")

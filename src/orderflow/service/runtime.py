@@ -164,10 +164,7 @@ class Runtime:
         data = encode(entry)
         tx.append_audit(chain, entry.seq, data, leaf_hash(data))
         if kind is EntryType.EXCEPTION or kind is EntryType.FIELD_UPDATE:
-            # the risk rules' index of drawing changes commits with the entry (R13)
-            order = tx.get_order(chain)
-            if order is not None:
-                index_drawing_change(tx, order.customer_id, entry)
+            index_drawing_change(tx, entry)  # the R13 index commits with the entry
         if self.events:
             outbox.write_entry(tx, entry, link_token=link_token)
         self.checkpointer.appended += 1
