@@ -252,44 +252,40 @@ class _PgTx(WriteBehindTx):
             sql = _SELECT_ORDER_LOCKED if for_update else _SELECT_ORDER
             row = self._run(sql, (order_id,), "reading an order", order_id).fetchone()
             return None if row is None else order_from_row(row)
-        # an order is locked to be changed, and a change appends to its audit chain:
-        # read the chain's head in the same round trip, after the lock is held (a
-        # separate statement, so it sees what the previous lock holder committed)
-        order_cur, head_cur = self._pipelined(
-            ((_SELECT_ORDER_LOCKED, (order_id,)), (_SELECT_HEAD, (order_id,))),
-            "locking an order",
-            order_id,
-        )
-        row = order_cur.fetchone()
-        head = head_cur.fetchone()
+        return self._lock_order(order_id)[1]
+
+    def _lock_order(
+        self, order_id: str, before: Sequence[tuple[str, Sequence[Any]]] = ()
+    ) -> tuple[list[psycopg.Cursor[Any]], Order | None]:
+        """Lock ``order_id`` after the ``before`` statements, all in one round trip; their
+        cursors, and the order (``None`` if absent).
+
+        An order is locked to be changed, and a change appends to its audit chain: the
+        chain's head is read in the same round trip unless known, after the lock is held
+        (a separate statement, so it sees what the previous lock holder committed)."""
+        with_head = order_id not in self._heads
+        statements = [*before, (_SELECT_ORDER_LOCKED, (order_id,))]
+        if with_head:
+            statements.append((_SELECT_HEAD, (order_id,)))
+        cursors = self._pipelined(statements, "locking an order", order_id)
+        n = len(before)
+        row = cursors[n].fetchone()
         if row is None:
-            return None
-        self._heads[order_id] = None if head is None else ChainHead(int(head[0]), bytes(head[1]))
-        return order_from_row(row)
+            return cursors[:n], None
+        if with_head:
+            head = cursors[n + 1].fetchone()
+            self._heads[order_id] = (
+                None if head is None else ChainHead(int(head[0]), bytes(head[1]))
+            )
+        return cursors[:n], order_from_row(row)
 
     def _fetch_idem_locking(
         self, key: str, order_id: str
     ) -> tuple[tuple[str, str] | None, Order | None]:
-        # a change's retry check and its order lock (with the chain head, read after
-        # the lock is held) in one round trip
-        statements: list[tuple[str, Sequence[Any]]] = [
-            (_SELECT_IDEM, (key,)),
-            (_SELECT_ORDER_LOCKED, (order_id,)),
-        ]
-        with_head = order_id not in self._heads
-        if with_head:
-            statements.append((_SELECT_HEAD, (order_id,)))
-        cursors = self._pipelined(statements, "locking an order", order_id)
-        idem, row = cursors[0].fetchone(), cursors[1].fetchone()
-        head = cursors[2].fetchone() if with_head else None
-        stored = None if idem is None else (str(idem[0]), str(idem[1]))
-        if row is None:
-            return stored, None
-        if with_head:
-            self._heads[order_id] = (
-                None if head is None else ChainHead(int(head[0]), bytes(head[1]))
-            )
-        return stored, order_from_row(row)
+        # a change's retry check and its order lock in one round trip
+        (idem_cur,), order = self._lock_order(order_id, ((_SELECT_IDEM, (key,)),))
+        idem = idem_cur.fetchone()
+        return (None if idem is None else (str(idem[0]), str(idem[1]))), order
 
     def _fetch_order_id(self, field: str, value: str) -> str | None:
         row = self._run(
