@@ -291,9 +291,8 @@ class _Replay:
         if replayed is not None:
             self.svc.resolve_incident(replayed, ctx.get("root_cause", ""), actor=entry.actor)
 
-    def run(self, log: Iterator[Recorded], start_us: int, end_us: int, stop_us: int) -> None:
+    def run(self, entries: Iterator[Recorded], start_us: int, end_us: int, stop_us: int) -> None:
         self.period = (start_us, end_us)
-        entries = log
         upcoming = next(entries, None)
         sweep = (self.now_us() // _HOUR + 1) * _HOUR
         self.push(sweep, "sweep", None)
