@@ -246,6 +246,21 @@ class StoreContract(EvidenceContract, StockContract):
         svc.fire(done.id, "dispatch_production", actor="p")  # no limit in production
         assert list(store.orders_due(later + dt.timedelta(days=30))) == []
 
+    def test_idempotency_lookup_with_an_order_lock_answers_the_same(self, store: Store) -> None:
+        svc = seeded_service(store)
+        order = svc.submit(draft(), actor="s", idempotency_key="k-submit").order
+        with store.transaction() as tx:
+            plain = tx.get_idempotent("k-submit")
+        with store.transaction() as tx:
+            assert tx.get_idempotent("k-submit", lock_order=order.id) == plain
+            assert tx.get_idempotent("k-none", lock_order="no-such-order") is None
+            assert tx.get_order("no-such-order", for_update=True) is None
+            locked = tx.get_order(order.id, for_update=True)
+            assert locked == order
+            head = tx.chain_head(order.id)
+            assert head is not None and head.seq == order.version
+        assert plain is not None
+
     def test_idempotency_records(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.put_idempotent("k", "fp", "result")
