@@ -71,6 +71,22 @@ def test_customer_page_reads_at_phone_and_desktop_width(
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
+def _submit(driver: Any, button: Any) -> None:
+    """Click a form's button and wait for the page it posts to.
+
+    A click returns once the browser has the event, not once the POST is
+    answered: reading the store straight after raced the server (seen in CI).
+    """
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    button.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+    WebDriverWait(driver, 10).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def test_login_dashboard_action_and_print_view(
     driver: Any, site: tuple[OrderService, str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -84,7 +100,7 @@ def test_login_dashboard_action_and_print_view(
     assert "/login" in driver.current_url
     driver.find_element(By.ID, "user").send_keys(USERS[0].id)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.ID, "sign-in").click()
+    _submit(driver, driver.find_element(By.ID, "sign-in"))
     assert driver.current_url.endswith("/dashboard")
     ring = driver.execute_script(
         "return document.querySelector('#chart-status').getBoundingClientRect().width;"
@@ -95,7 +111,7 @@ def test_login_dashboard_action_and_print_view(
     driver.get(f"{url}/orders/{order.number}")
     Select(driver.find_element(By.ID, "event")).select_by_value("dispatch_production")
     driver.find_element(By.ID, "reason").send_keys("line 2 free")
-    driver.find_element(By.ID, "fire").click()
+    _submit(driver, driver.find_element(By.ID, "fire"))
     stage = svc.get(order.id).stage
     assert stage != "kitting_locked"
     assert driver.find_element(By.ID, "stage").text == str(svc.workflow.definition.label(stage))
