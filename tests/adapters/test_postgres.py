@@ -568,6 +568,25 @@ def test_idempotency_records(pg_store: PostgresStore) -> None:
 
 
 @pg
+def test_a_listing_leaves_other_kinds_writes_queued(pg_store: PostgresStore) -> None:
+    with pg_store.transaction() as tx:
+        tx.put_doc("cap", "F1/a", "1")
+    with pg_store.transaction() as tx:
+        tx.put_doc("stock", "K1", "5")
+        tx.prefetch({"stock": ["K2"], "streak": ["F1/P"]}, [("cap", "F1/")])
+        assert tx.pending()  # no write went out to read the listing
+        assert tx.docs("cap", "F1/") == [("F1/a", "1")]
+        assert tx.docs("po", "K1/", limit=3) == []
+        assert tx.pending()
+        tx.put_doc("cap", "F1/b", "2")
+        assert tx.docs("cap", "F2/") == []  # its kind is queued: written out first
+        assert not tx.pending()
+    with pg_store.transaction() as tx:
+        assert tx.docs("cap") == [("F1/a", "1"), ("F1/b", "2")]
+        assert tx.get_doc("stock", "K1") == "5"
+
+
+@pg
 def test_documents_upsert_delete_and_prefix_listing(pg_store: PostgresStore) -> None:
     keys = ["NB1/Q23-7", "NB1/Q23-8", "NB1/Z", "NB10/A", "NB1/é", "NB1/\U0001f600", "NB2/A", "NB"]
     with pg_store.transaction() as tx:

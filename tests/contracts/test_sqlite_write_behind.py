@@ -189,3 +189,18 @@ def test_a_batch_of_operations_survives_a_failed_operation_in_the_middle(tmp_pat
     reopened.audit.verify(deep=True)
     store.close()
     reopened.store.close()
+
+
+def test_a_listing_sends_only_the_queued_writes_of_its_own_kind(tmp_path: Path) -> None:
+    """A listing read from SQLite must see this transaction's writes of its kind; queued
+    writes of other kinds stay queued (a flush per listing made every batch of a year
+    write half-way, and on PostgreSQL it is a round trip that takes row locks early)."""
+    store = SqliteStore(tmp_path / "q.db", synchronous="OFF")
+    with store.transaction() as tx:
+        tx.put_doc("stock", "K1", "5")
+        assert tx.docs("cap", "F1/") == []
+        assert tx.pending()  # the stock write is still queued
+        tx.put_doc("cap", "F1/a", "1")
+        assert tx.docs("cap", "F2/") == []  # its kind is queued: written out first
+        assert not tx.pending()
+    store.close()

@@ -368,8 +368,8 @@ class _PgTx(WriteBehindTx):
         self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
     ) -> None:
         """Read every document and listing not cached yet with one pipeline (one round
-        trip) into this transaction's cache. Listings are left alone while writes are
-        queued (a listing must see them: :meth:`docs` flushes first)."""
+        trip) into this transaction's cache. A listing is left alone while writes of its
+        kind are queued (it must see them: :meth:`docs` flushes first)."""
         statements: list[tuple[str, Sequence[Any]]] = []
         plan: list[tuple[str, str, list[str] | None]] = []
         for kind, keys in docs.items():
@@ -377,11 +377,14 @@ class _PgTx(WriteBehindTx):
             if missing and self._cacheable(kind):
                 statements.append((_SELECT_DOCS, (kind, missing)))
                 plan.append((kind, "", missing))
-        if not self.pending():
-            for kind, prefix in listings:
-                if (kind, prefix) not in self._lists and self._cacheable(kind):
-                    statements.append(_listing(kind, prefix, None))
-                    plan.append((kind, prefix, None))
+        for kind, prefix in listings:
+            if (
+                (kind, prefix) not in self._lists
+                and not self.pending_kind(kind)
+                and self._cacheable(kind)
+            ):
+                statements.append(_listing(kind, prefix, None))
+                plan.append((kind, prefix, None))
         if len(statements) < 2:
             return  # one statement is what the read itself would send
         cursors = self._pipelined(statements, "reading documents")

@@ -283,6 +283,7 @@ class WriteBehindTx(QueuedTx):
         if self._locking:
             self._set(self._written, (kind, key), True)
         self._q_docs.append(((kind, key), body))
+        self._q_kinds.add(kind)
         if kind in self._cache.list_kinds:  # checked here: ~25 writes an order
             self._update_lists(kind, key, body)
 
@@ -291,19 +292,24 @@ class WriteBehindTx(QueuedTx):
         if self._locking:
             self._set(self._written, (kind, key), True)
         self._q_docs.append(((kind, key), None))
+        self._q_kinds.add(kind)
         if kind in self._cache.list_kinds:
             self._update_lists(kind, key, None)
 
     def docs(
         self, kind: str, prefix: str = "", *, limit: int | None = None
     ) -> list[tuple[str, str]]:
+        # a listing read from the database must see this transaction's queued writes of
+        # its kind; writes of other kinds stay queued (a flush is a round trip)
         if limit is not None:  # a window into a long listing: never cached
-            self.flush()
+            if self.pending_kind(kind):
+                self.flush()
             return self._fetch_listing(kind, prefix, limit)
         cached = self._lists.get((kind, prefix))
         if cached is not None:
             return list(cached)
-        self.flush()
+        if self.pending_kind(kind):
+            self.flush()
         found = self._fetch_listing(kind, prefix, None)
         self._lists[(kind, prefix)] = found
         self._cache.list_kinds.setdefault(kind, set()).add(prefix)

@@ -111,6 +111,7 @@ class QueuedTx:
             self._q_audit,
             self._q_idem,
         )
+        self._q_kinds: set[str] = set()  # the kinds of the queued document writes
         self._levels: list[_Level] = []
         # (table, key, previous value or _MISS) for every cache entry written, so a
         # savepoint rollback restores the values its writes replaced
@@ -164,6 +165,11 @@ class QueuedTx:
         """Whether writes are queued."""
         return any(self._queues)
 
+    def pending_kind(self, kind: str) -> bool:
+        """Whether a write of a document of ``kind`` may be queued (after a savepoint
+        rollback it may say so of a write that is gone: it errs on the side of a flush)."""
+        return kind in self._q_kinds
+
     def flush(self) -> None:
         """Write every queued write to the database (still inside the transaction)."""
         if not any(self._queues):
@@ -179,6 +185,7 @@ class QueuedTx:
         self._write(self._slice(start, tuple(map(len, self._queues))))
         for queue in self._queues:
             queue.clear()
+        self._q_kinds.clear()
         for level in self._levels:
             level.log_mark = (0, 0, 0, 0)
 

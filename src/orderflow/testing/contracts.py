@@ -219,6 +219,28 @@ class StoreContract(EvidenceContract, StockContract):
         with store.transaction() as tx:
             assert tx.docs("cap", "F1/") == expected
 
+    def test_listings_beside_queued_writes_of_other_kinds(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.put_doc("cap", "F1/a", "1")
+            tx.put_doc("po", "K1/1", "p")
+        with store.transaction() as tx:
+            tx.put_doc("stock", "K1", "5")  # another kind, queued
+            assert tx.docs("cap", "F1/") == [("F1/a", "1")]
+            assert tx.docs("cap", "F1/", limit=1) == [("F1/a", "1")]
+            tx.put_doc("cap", "F1/b", "2")
+            tx.delete_doc("po", "K1/1")
+            assert tx.docs("po", "K1/", limit=5) == []
+            assert tx.docs("cap", "F1/") == [("F1/a", "1"), ("F1/b", "2")]
+            with pytest.raises(RuntimeError), store.transaction() as inner:
+                inner.put_doc("po", "K1/2", "q")
+                raise RuntimeError("undo")
+            assert tx.docs("po", "K1/") == []
+            assert tx.get_doc("stock", "K1") == "5"
+        with store.transaction() as tx:
+            assert tx.docs("cap") == [("F1/a", "1"), ("F1/b", "2")]
+            assert tx.docs("po") == []
+            assert tx.get_doc("stock", "K1") == "5"
+
     def test_audit_chain_unique_and_ordered(self, store: Store) -> None:
         with store.transaction() as tx:
             tx.append_audit("x", 0, b"e0", leaf_hash(b"e0"))
