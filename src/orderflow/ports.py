@@ -63,6 +63,17 @@ class StoreTx(Protocol):
         for_update=True)`` costs nothing more); others ignore it."""
         ...
 
+    def ask_idempotent(
+        self, key: str, *, lock_order: str | None = None
+    ) -> Callable[[], tuple[str, str] | None] | None:
+        """Send the question :meth:`get_idempotent` asks ahead, and answer it later.
+
+        A store with a server may send the lookup now and return a function that gives
+        its answer, so the caller's work overlaps the round trip; any other use of the
+        transaction reads the answer first. ``None``: nothing was sent ahead (the store
+        has no server, or it would cost more); call :meth:`get_idempotent`."""
+        ...
+
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
         """Remember the result of the request made under ``key``."""
         ...

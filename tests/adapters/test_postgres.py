@@ -568,6 +568,26 @@ def test_idempotency_records(pg_store: PostgresStore) -> None:
 
 
 @pg
+def test_an_idempotency_lookup_goes_ahead_once_the_transaction_has_begun(
+    pg_store: PostgresStore,
+) -> None:
+    with pg_store.transaction() as tx:
+        tx.put_idempotent("k", "fp", "r")
+    with pg_store.transaction() as tx:
+        assert tx.ask_idempotent("k") is None  # BEGIN rides with the plain lookup instead
+        assert tx.get_doc("stock", "a") is None
+        assert tx.ask_idempotent("k", lock_order="o-1") is None  # locked with the lookup
+        ahead = tx.ask_idempotent("k")
+        assert ahead is not None
+        assert tx.ask_idempotent("other") is None  # one on the wire at a time
+        assert ahead() == ("fp", "r")
+        missing = tx.ask_idempotent("missing")
+        assert missing is not None
+        tx.put_idempotent("missing", "fp2", "r2")  # reads the answer first
+        assert missing() == ("fp2", "r2")  # the cache: this transaction's own write
+
+
+@pg
 def test_a_listing_leaves_other_kinds_writes_queued(pg_store: PostgresStore) -> None:
     with pg_store.transaction() as tx:
         tx.put_doc("cap", "F1/a", "1")

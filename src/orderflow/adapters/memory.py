@@ -172,6 +172,11 @@ class _MemoryTx:
     def get_idempotent(self, key: str, *, lock_order: str | None = None) -> tuple[str, str] | None:
         return self._s._idem.get(key)  # one writer at a time: nothing to lock
 
+    def ask_idempotent(
+        self, key: str, *, lock_order: str | None = None
+    ) -> Callable[[], tuple[str, str] | None] | None:
+        return None  # a dict lookup: nothing to send ahead
+
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
         if key in self._s._idem:
             raise ConcurrencyConflict(key, -1, "idempotency key already recorded")

@@ -311,6 +311,7 @@ class PostgresStore:
             tx.commit()
         except BaseException as exc:
             self._local.tx = None
+            tx.drain()
             if tx._broken:
                 # a failed pipeline can leave psycopg's prepared-statement cache out of
                 # step with the server: let the pool replace the connection

@@ -109,6 +109,8 @@ _SELECT_ORDER = f"SELECT {_COLS} FROM orders WHERE id = %s"
 _SELECT_ORDER_LOCKED = _SELECT_ORDER + " FOR UPDATE"
 _SELECT_DOC = "SELECT body FROM docs WHERE kind = %s AND key = %s"
 _SELECT_IDEM = "SELECT fingerprint, result FROM idempotency WHERE key = %s"
+# the same lookup sent by hand ahead of its answer (libpq's own placeholders)
+_SELECT_IDEM_AHEAD = b"SELECT fingerprint, result FROM idempotency WHERE key = $1"
 _SELECT_HEAD = "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1"
 _INTEGRATE_BATCH = """UPDATE audit_log a SET idx = %s + t.rn
     FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn

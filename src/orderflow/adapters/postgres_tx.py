@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+import selectors
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from orderflow.adapters.postgres_sql import (
@@ -18,6 +20,7 @@ from orderflow.adapters.postgres_sql import (
     _SELECT_GENERATIONS,
     _SELECT_HEAD,
     _SELECT_IDEM,
+    _SELECT_IDEM_AHEAD,
     _SELECT_ORDER,
     _SELECT_ORDER_LOCKED,
     _UPDATE_ORDERS,
@@ -89,6 +92,7 @@ class _PgTx(WriteBehindTx):
         self._piped = False  # inside the commit's pipeline
         self._gens: dict[str, int] | None = None  # tracked kinds' generations at BEGIN
         self._dirty: set[str] = set()  # kinds this transaction wrote
+        self._asked: str | None = None  # an idempotency lookup sent, not yet read
 
     # --- statements ---------------------------------------------------------------------
     def _run(
@@ -96,6 +100,8 @@ class _PgTx(WriteBehindTx):
     ) -> psycopg.Cursor[Any]:
         if self._broken:
             raise StoreError("this transaction already failed; it can only roll back")
+        if self._asked is not None:
+            self._settle()
         if not self._begun:  # BEGIN rides with the first statement
             return self._pipelined(((sql, params),), what, key)[0]
         try:
@@ -110,6 +116,8 @@ class _PgTx(WriteBehindTx):
         """Send ``statements`` (after ``BEGIN`` if not yet sent) in one round trip."""
         if self._broken:
             raise StoreError("this transaction already failed; it can only roll back")
+        if self._asked is not None:
+            self._settle()
         gens = None
         try:
             with self._c.pipeline():
@@ -159,6 +167,8 @@ class _PgTx(WriteBehindTx):
                 "the transaction was aborted by an error the caller caught; "
                 "nothing was committed (catch errors inside tx.savepoint() instead)"
             )
+        if self._asked is not None:
+            self._settle()
         if not self._begun and not self.pending():
             return  # nothing was read or written: nothing to commit
         conn = self._c
@@ -181,6 +191,8 @@ class _PgTx(WriteBehindTx):
             raise _error(exc, "committing") from exc
 
     def flush(self) -> None:
+        if self._asked is not None:
+            self._settle()
         if not self.pending():
             return
         if self._piped:  # already in the commit's pipeline
@@ -304,6 +316,91 @@ class _PgTx(WriteBehindTx):
             chain,
         ).fetchone()
         return None if row is None else ChainHead(int(row[0]), bytes(row[1]))
+
+    # --- an idempotency lookup sent ahead of its answer ---------------------------------
+    def ask_idempotent(
+        self, key: str, *, lock_order: str | None = None
+    ) -> Callable[[], tuple[str, str] | None] | None:
+        """Send the lookup of ``key`` now, by hand on libpq (psycopg's ``execute`` waits
+        for the answer), and read the answer when asked or before the next statement.
+
+        Only inside a transaction that has begun, and not when ``lock_order`` still has
+        to be locked (:meth:`get_idempotent` locks it in the same round trip)."""
+        if (
+            key in self._idem
+            or not self._begun
+            or self._broken
+            or self._piped
+            or self._asked is not None
+            or (
+                lock_order is not None
+                and self._locking
+                and lock_order not in self._locked
+                and lock_order not in self._written
+            )
+        ):
+            return None
+        pg = self._c.pgconn
+        try:
+            pg.send_query_params(_SELECT_IDEM_AHEAD, [key.encode()])
+            if pg.flush():
+                self._wait(selectors.EVENT_WRITE, pg.flush)
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, "reading an idempotency key", key) from exc
+        self._asked = key
+
+        def answer() -> tuple[str, str] | None:
+            if self._asked == key:
+                self._settle()
+            return self._idem[key]
+
+        return answer
+
+    def _wait(self, event: int, again: Callable[[], Any]) -> None:
+        """Wait on the connection's socket for ``event`` until ``again()`` is falsy."""
+        pg = self._c.pgconn
+        with selectors.DefaultSelector() as sel:
+            sel.register(pg.socket, event)
+            while again():
+                sel.select()
+
+    def _settle(self) -> None:
+        """Read the answer of the lookup sent ahead into the cache (a read: no undo)."""
+        key, self._asked = self._asked, None
+        assert key is not None
+        pg = self._c.pgconn
+        driver = self._store._driver
+
+        def busy() -> bool:
+            pg.consume_input()
+            return bool(pg.is_busy())
+
+        try:
+            self._wait(selectors.EVENT_READ, busy)
+            results = []
+            while (res := pg.get_result()) is not None:
+                results.append(res)
+        except self._error as exc:
+            self._broken = True
+            raise _error(exc, "reading an idempotency key", key) from exc
+        (res,) = results
+        if res.status != driver.pq.ExecStatus.TUPLES_OK:
+            self._broken = True
+            refused = driver.errors.error_from_result(res, encoding="utf-8")
+            raise _error(refused, "reading an idempotency key", key) from refused
+        found = None
+        if res.ntuples:
+            found = (bytes(res.get_value(0, 0) or b"").decode(),
+                     bytes(res.get_value(0, 1) or b"").decode())  # fmt: skip
+        self._idem[key] = found
+
+    def drain(self) -> None:
+        """Read any answer still on the wire, so the connection can roll back."""
+        if self._asked is not None:
+            # the transaction is rolled back (or its connection closed) anyway
+            with contextlib.suppress(StoreError):
+                self._settle()
 
     def _fetch_idem(self, key: str) -> tuple[str, str] | None:
         row = self._run(_SELECT_IDEM, (key,), "reading an idempotency key").fetchone()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from orderflow.adapters.rows import COLUMNS, STATE_COLUMNS
@@ -216,6 +216,12 @@ class WriteBehindTx(QueuedTx):
             stored = self._fetch_idem(key)
         self._idem[key] = stored  # a read: no undo (a rollback cannot unstore it)
         return stored
+
+    def ask_idempotent(
+        self, key: str, *, lock_order: str | None = None
+    ) -> Callable[[], tuple[str, str] | None] | None:
+        """Nothing sent ahead by default (SQLite reads its own file)."""
+        return None
 
     def put_idempotent(self, key: str, fingerprint: str, result: str) -> None:
         if self.get_idempotent(key) is not None:

@@ -184,31 +184,74 @@ class Runtime:
         """Run ``body`` in one transaction, at most once per idempotency ``key``.
 
         ``lock_order``: the order ``body`` loads for update first; a store with a server
-        locks it while it looks the key up (one round trip instead of two).
+        locks it while it looks the key up (one round trip instead of two). Inside a
+        caller's transaction, a store with a server may look the key up while ``body``
+        runs (in a savepoint, rolled back if the key was taken).
 
         A retry with the same key, arguments and ``actor`` returns the stored result
         (read back through the converter, equal to the first); other arguments, or
         another actor, under the same key are :class:`~orderflow.IdempotencyConflict`:
         a replay never hands one actor what another was given.
         """
+        if key is None:
+            with self.store.transaction() as tx:
+                result = body(tx)
+            self.committed()
+            return result
+        print_ = fingerprint(op, args)
+        if actor is not None:
+            print_ += "|by:" + actor_key(actor)
+        if self.store.in_transaction():  # a caller's batch: this call is a savepoint
+            try:
+                return self._ahead(key, print_, body, lock_order)
+            except _Replay as replay:
+                with self.store.transaction() as tx:
+                    return self._replayed(tx, key, print_, replay.stored, result_type)
         with self.store.transaction() as tx:
-            if key is None:
-                result = body(tx)
-            else:
-                print_ = fingerprint(op, args)
-                if actor is not None:
-                    print_ += "|by:" + actor_key(actor)
-                stored = tx.get_idempotent(key, lock_order=lock_order)
-                if stored is not None:
-                    if stored[0] != print_:
-                        raise IdempotencyConflict(key)
-                    return decode_result(
-                        stored[1], result_type, lambda oid, v: self.order_at(tx, oid, v)
-                    )
-                result = body(tx)
-                tx.put_idempotent(key, print_, encode_result(result))
+            stored = tx.get_idempotent(key, lock_order=lock_order)
+            if stored is not None:
+                return self._replayed(tx, key, print_, stored, result_type)
+            result = body(tx)
+            tx.put_idempotent(key, print_, encode_result(result))
         self.committed()
         return result
+
+    def _ahead(
+        self, key: str, print_: str, body: Callable[[StoreTx], T], lock_order: str | None
+    ) -> T:
+        """Run ``body`` in a savepoint while the store looks ``key`` up, when the store
+        can send the lookup ahead (the retry check's round trip overlaps the work); a
+        key that turns out to be taken rolls the savepoint back (:class:`_Replay`)."""
+        with self.store.transaction() as tx:
+            answer = tx.ask_idempotent(key, lock_order=lock_order)
+            if answer is None:  # nothing sent ahead: ask first, as outside a batch
+                stored = tx.get_idempotent(key, lock_order=lock_order)
+                if stored is not None:
+                    raise _Replay(stored)
+                result = body(tx)
+            else:
+                try:
+                    result = body(tx)
+                except Exception:
+                    # a retry of a call that was refused, or whose order moved on since:
+                    # the stored answer wins over what this run made of it
+                    stored = _quietly(answer)
+                    if stored is not None:
+                        raise _Replay(stored) from None
+                    raise
+                stored = answer()
+                if stored is not None:
+                    raise _Replay(stored)
+            tx.put_idempotent(key, print_, encode_result(result))
+        return result
+
+    def _replayed(
+        self, tx: StoreTx, key: str, print_: str, stored: tuple[str, str], result_type: type[T]
+    ) -> T:
+        """The stored result of a retried call (or the conflict of a reused key)."""
+        if stored[0] != print_:
+            raise IdempotencyConflict(key)
+        return decode_result(stored[1], result_type, lambda oid, v: self.order_at(tx, oid, v))
 
     def order_at(self, tx: StoreTx, order_id: str, version: int) -> Order:
         """The order as it was at ``version``: the stored order when nothing changed it
@@ -237,3 +280,20 @@ class Runtime:
             every_entries=policy.checkpoint_every_entries,
             every_seconds=policy.checkpoint_every_seconds,
         )
+
+
+class _Replay(Exception):
+    """A key found taken after the call ran ahead of its lookup: roll the call back."""
+
+    def __init__(self, stored: tuple[str, str]) -> None:
+        super().__init__("idempotency key already used")
+        self.stored = stored
+
+
+def _quietly(answer: Callable[[], tuple[str, str] | None]) -> tuple[str, str] | None:
+    """The answer, or ``None`` when reading it fails too (the first error is the one to
+    report)."""
+    try:
+        return answer()
+    except Exception:
+        return None

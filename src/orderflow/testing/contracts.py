@@ -22,6 +22,7 @@ chains that verify and replay, and tamper detection.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from decimal import Decimal
 from typing import Any
@@ -293,6 +294,57 @@ class StoreContract(EvidenceContract, StockContract):
             tx.put_idempotent("k", "fp2", "other")  # a key is recorded once
         with store.transaction() as tx:
             assert tx.get_idempotent("k") == ("fp", "result")
+
+    def test_an_idempotency_lookup_sent_ahead_answers_as_get(self, store: Store) -> None:
+        with store.transaction() as tx:
+            tx.put_idempotent("k", "fp", "result")
+            tx.put_doc("stock", "a", "A")
+        with store.transaction() as tx:
+            assert tx.get_doc("stock", "a") == "A"  # the transaction has begun
+            taken = tx.ask_idempotent("k")
+            if taken is None:  # nothing sent ahead: the plain lookup answers
+                taken = functools.partial(tx.get_idempotent, "k")
+            assert tx.get_doc("stock", "b") is None  # the connection is used meanwhile
+            assert taken() == ("fp", "result") == tx.get_idempotent("k")
+            free = tx.ask_idempotent("free")
+            tx.put_doc("stock", "b", "B")
+            assert free is None or free() is None
+            tx.put_idempotent("free", "fp2", "r2")
+            assert tx.get_idempotent("free") == ("fp2", "r2")
+        with pytest.raises(RuntimeError), store.transaction() as tx:
+            assert tx.get_doc("stock", "a") == "A"
+            tx.ask_idempotent("k")  # left on the wire when the transaction fails
+            raise RuntimeError("boom")
+        with store.transaction() as tx:
+            assert tx.get_doc("stock", "b") == "B"
+            assert tx.get_idempotent("free") == ("fp2", "r2")
+
+    def test_retries_inside_a_callers_batch_return_the_first_answer(self, store: Store) -> None:
+        svc = seeded_service(store, seal_rings=104)
+        first = svc.submit(draft(), actor="sales", idempotency_key="b-sub")
+        held = svc.fire(first.order.id, "hold", actor="p", reason="call", idempotency_key="b-hold")
+        size = store.audit_size()
+        with store.transaction():
+            # the key was taken by a committed call: the batch gets the stored answer
+            again = svc.submit(draft(), actor="sales", idempotency_key="b-sub")
+            assert again.order == first.order and again.query_token is None
+            # its order moved on since: the run ahead is refused, the stored answer wins
+            retried = svc.fire(first.order.id, "hold", actor="p", reason="call",
+                               idempotency_key="b-hold")  # fmt: skip
+            assert retried == held
+            with pytest.raises(IdempotencyConflict):
+                svc.fire(first.order.id, "resume", actor="p", idempotency_key="b-hold")
+            resumed = svc.fire(first.order.id, "resume", actor="p", idempotency_key="b-res")
+            # taken earlier in this same batch
+            assert svc.fire(first.order.id, "resume", actor="p", idempotency_key="b-res") == resumed
+            with pytest.raises(TransitionRefused):  # refused with a fresh key: not consumed
+                svc.fire(first.order.id, "lock_kitting", actor="p", idempotency_key="b-kit")
+        assert store.audit_size() == size + 1  # only the resume was written
+        assert svc.get(first.order.id) == resumed
+        svc.set_stock("Q23-7", 105)
+        done = svc.fire(first.order.id, "lock_kitting", actor="p", idempotency_key="b-kit")
+        assert done.stage == "kitting_locked"
+        svc.audit.verify(deep=True)
 
     # --- through the service ----------------------------------------------------------
     def test_lifecycle_verifies_and_replays(self, store: Store) -> None:
