@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import selectors
+import select
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -344,7 +344,7 @@ class _PgTx(WriteBehindTx):
         try:
             pg.send_query_params(_SELECT_IDEM_AHEAD, [key.encode()])
             if pg.flush():
-                self._wait(selectors.EVENT_WRITE, pg.flush)
+                self._wait(select.POLLOUT, pg.flush)
         except self._error as exc:
             self._broken = True
             raise _error(exc, "reading an idempotency key", key) from exc
@@ -359,11 +359,14 @@ class _PgTx(WriteBehindTx):
 
     def _wait(self, event: int, again: Callable[[], Any]) -> None:
         """Wait on the connection's socket for ``event`` until ``again()`` is falsy."""
-        pg = self._c.pgconn
-        with selectors.DefaultSelector() as sel:
-            sel.register(pg.socket, event)
-            while again():
-                sel.select()
+        if not again():
+            return  # the usual case: the answer is in before the call's work is done
+        poll = select.poll()  # not a selector: an epoll object per call costs syscalls
+        poll.register(self._c.pgconn.socket, event)
+        while True:
+            poll.poll()
+            if not again():
+                return
 
     def _settle(self) -> None:
         """Read the answer of the lookup sent ahead into the cache (a read: no undo)."""
@@ -377,7 +380,7 @@ class _PgTx(WriteBehindTx):
             return bool(pg.is_busy())
 
         try:
-            self._wait(selectors.EVENT_READ, busy)
+            self._wait(select.POLLIN, busy)
             results = []
             while (res := pg.get_result()) is not None:
                 results.append(res)
