@@ -37,7 +37,10 @@ class StoreTx(Protocol):
         ...
 
     def insert_order(self, order: Order) -> None:
-        """Store a new order; a duplicate id or number raises ConcurrencyConflict."""
+        """Store a new order; a duplicate id or number raises ConcurrencyConflict.
+
+        Inside a savepoint, a store with a server may check while the caller works on
+        and raise it when the savepoint ends (which rolls the insert back)."""
         ...
 
     def update_order(self, order: Order, expected_version: int) -> None:

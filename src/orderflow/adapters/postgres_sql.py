@@ -111,6 +111,7 @@ _SELECT_DOC = "SELECT body FROM docs WHERE kind = %s AND key = %s"
 _SELECT_IDEM = "SELECT fingerprint, result FROM idempotency WHERE key = %s"
 # the same lookup sent by hand ahead of its answer (libpq's own placeholders)
 _SELECT_IDEM_AHEAD = b"SELECT fingerprint, result FROM idempotency WHERE key = $1"
+_SELECT_TAKEN_AHEAD = b"SELECT 1 FROM orders WHERE id = $1 OR number = $2 LIMIT 1"
 _SELECT_HEAD = "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1"
 _INTEGRATE_BATCH = """UPDATE audit_log a SET idx = %s + t.rn
     FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn

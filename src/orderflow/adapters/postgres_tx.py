@@ -23,6 +23,7 @@ from orderflow.adapters.postgres_sql import (
     _SELECT_IDEM_AHEAD,
     _SELECT_ORDER,
     _SELECT_ORDER_LOCKED,
+    _SELECT_TAKEN_AHEAD,
     _UPDATE_ORDERS,
     _UPDATE_STATES,
     _UPSERT_DOCS,
@@ -92,7 +93,8 @@ class _PgTx(WriteBehindTx):
         self._piped = False  # inside the commit's pipeline
         self._gens: dict[str, int] | None = None  # tracked kinds' generations at BEGIN
         self._dirty: set[str] = set()  # kinds this transaction wrote
-        self._asked: str | None = None  # an idempotency lookup sent, not yet read
+        # a lookup sent ahead, not yet read: (what, key, what to do with its answer)
+        self._ahead: tuple[str, str, Callable[[Any], None]] | None = None
 
     # --- statements ---------------------------------------------------------------------
     def _run(
@@ -100,7 +102,7 @@ class _PgTx(WriteBehindTx):
     ) -> psycopg.Cursor[Any]:
         if self._broken:
             raise StoreError("this transaction already failed; it can only roll back")
-        if self._asked is not None:
+        if self._ahead is not None:
             self._settle()
         if not self._begun:  # BEGIN rides with the first statement
             return self._pipelined(((sql, params),), what, key)[0]
@@ -116,7 +118,7 @@ class _PgTx(WriteBehindTx):
         """Send ``statements`` (after ``BEGIN`` if not yet sent) in one round trip."""
         if self._broken:
             raise StoreError("this transaction already failed; it can only roll back")
-        if self._asked is not None:
+        if self._ahead is not None:
             self._settle()
         gens = None
         try:
@@ -167,7 +169,7 @@ class _PgTx(WriteBehindTx):
                 "the transaction was aborted by an error the caller caught; "
                 "nothing was committed (catch errors inside tx.savepoint() instead)"
             )
-        if self._asked is not None:
+        if self._ahead is not None:
             self._settle()
         if not self._begun and not self.pending():
             return  # nothing was read or written: nothing to commit
@@ -191,7 +193,7 @@ class _PgTx(WriteBehindTx):
             raise _error(exc, "committing") from exc
 
     def flush(self) -> None:
-        if self._asked is not None:
+        if self._ahead is not None:
             self._settle()
         if not self.pending():
             return
@@ -245,6 +247,17 @@ class _PgTx(WriteBehindTx):
             return True
         if found is None:  # a queued change moved the number away: ask the database
             self.flush()
+        if self._levels and self._can_send_ahead():
+            # inside a savepoint (a call in a caller's batch), answered before it ends: a
+            # taken id or number is the same ConcurrencyConflict, and the savepoint rolls
+            # the insert back; outside one, a caller may catch the error and go on
+            def take(res: Any) -> None:
+                if res.ntuples:
+                    raise ConcurrencyConflict(order.id, -1, f"order {order.number} already exists")
+
+            self._send_ahead(_SELECT_TAKEN_AHEAD, [order.id.encode(), order.number.encode()],
+                             "checking an order is new", order.id, take)  # fmt: skip
+            return False
         row = self._run(
             "SELECT 1 FROM orders WHERE id = %s OR number = %s LIMIT 1",
             (order.id, order.number),
@@ -317,45 +330,32 @@ class _PgTx(WriteBehindTx):
         ).fetchone()
         return None if row is None else ChainHead(int(row[0]), bytes(row[1]))
 
-    # --- an idempotency lookup sent ahead of its answer ---------------------------------
-    def ask_idempotent(
-        self, key: str, *, lock_order: str | None = None
-    ) -> Callable[[], tuple[str, str] | None] | None:
-        """Send the lookup of ``key`` now, by hand on libpq (psycopg's ``execute`` waits
-        for the answer), and read the answer when asked or before the next statement.
+    # --- lookups sent ahead of their answer ---------------------------------------------
+    # psycopg's execute() waits for its answer; a lookup sent by hand on libpq lets the
+    # caller work meanwhile. One is on the wire at a time; any other use of the
+    # connection reads it first, and so does the end of the savepoint it was sent in.
+    def _can_send_ahead(self) -> bool:
+        return self._begun and not self._broken and not self._piped
 
-        Only inside a transaction that has begun, and not when ``lock_order`` still has
-        to be locked (:meth:`get_idempotent` locks it in the same round trip)."""
-        if (
-            key in self._idem
-            or not self._begun
-            or self._broken
-            or self._piped
-            or self._asked is not None
-            or (
-                lock_order is not None
-                and self._locking
-                and lock_order not in self._locked
-                and lock_order not in self._written
-            )
-        ):
-            return None
+    def _send_ahead(
+        self,
+        sql: bytes,
+        params: list[bytes],
+        what: str,
+        key: str,
+        take: Callable[[Any], None],
+    ) -> None:
+        if self._ahead is not None:
+            self._settle()
         pg = self._c.pgconn
         try:
-            pg.send_query_params(_SELECT_IDEM_AHEAD, [key.encode()])
+            pg.send_query_params(sql, params)
             if pg.flush():
                 self._wait(select.POLLOUT, pg.flush)
         except self._error as exc:
             self._broken = True
-            raise _error(exc, "reading an idempotency key", key) from exc
-        self._asked = key
-
-        def answer() -> tuple[str, str] | None:
-            if self._asked == key:
-                self._settle()
-            return self._idem[key]
-
-        return answer
+            raise _error(exc, what, key) from exc
+        self._ahead = (what, key, take)
 
     def _wait(self, event: int, again: Callable[[], Any]) -> None:
         """Wait on the connection's socket for ``event`` until ``again()`` is falsy."""
@@ -369,9 +369,10 @@ class _PgTx(WriteBehindTx):
                 return
 
     def _settle(self) -> None:
-        """Read the answer of the lookup sent ahead into the cache (a read: no undo)."""
-        key, self._asked = self._asked, None
-        assert key is not None
+        """Read the answer of the lookup sent ahead and act on it."""
+        ahead, self._ahead = self._ahead, None
+        assert ahead is not None
+        what, key, take = ahead
         pg = self._c.pgconn
         driver = self._store._driver
 
@@ -386,24 +387,65 @@ class _PgTx(WriteBehindTx):
                 results.append(res)
         except self._error as exc:
             self._broken = True
-            raise _error(exc, "reading an idempotency key", key) from exc
+            raise _error(exc, what, key) from exc
         (res,) = results
         if res.status != driver.pq.ExecStatus.TUPLES_OK:
             self._broken = True
             refused = driver.errors.error_from_result(res, encoding="utf-8")
-            raise _error(refused, "reading an idempotency key", key) from refused
-        found = None
-        if res.ntuples:
-            found = (bytes(res.get_value(0, 0) or b"").decode(),
-                     bytes(res.get_value(0, 1) or b"").decode())  # fmt: skip
-        self._idem[key] = found
+            raise _error(refused, what, key) from refused
+        take(res)
 
     def drain(self) -> None:
         """Read any answer still on the wire, so the connection can roll back."""
-        if self._asked is not None:
+        if self._ahead is not None:
             # the transaction is rolled back (or its connection closed) anyway
-            with contextlib.suppress(StoreError):
+            with contextlib.suppress(Exception):
                 self._settle()
+
+    def _open_level(self) -> None:
+        if self._ahead is not None:  # an answer belongs to the savepoint it was sent in
+            self._settle()
+        super()._open_level()
+
+    def _check_ahead(self) -> None:
+        if self._ahead is not None:
+            self._settle()
+
+    def ask_idempotent(
+        self, key: str, *, lock_order: str | None = None
+    ) -> Callable[[], tuple[str, str] | None] | None:
+        """Send the lookup of ``key`` ahead; only inside a transaction that has begun,
+        and not when ``lock_order`` still has to be locked (:meth:`get_idempotent` locks
+        it in the same round trip)."""
+        if (
+            key in self._idem
+            or not self._can_send_ahead()
+            or (
+                lock_order is not None
+                and self._locking
+                and lock_order not in self._locked
+                and lock_order not in self._written
+            )
+        ):
+            return None
+
+        def take(res: Any) -> None:
+            found = None
+            if res.ntuples:
+                found = (bytes(res.get_value(0, 0) or b"").decode(),
+                         bytes(res.get_value(0, 1) or b"").decode())  # fmt: skip
+            self._idem[key] = found  # a read: no undo
+
+        self._send_ahead(
+            _SELECT_IDEM_AHEAD, [key.encode()], "reading an idempotency key", key, take
+        )
+
+        def answer() -> tuple[str, str] | None:
+            if key not in self._idem:  # still on the wire
+                self._settle()
+            return self._idem[key]
+
+        return answer
 
     def _fetch_idem(self, key: str) -> tuple[str, str] | None:
         row = self._run(_SELECT_IDEM, (key,), "reading an idempotency key").fetchone()

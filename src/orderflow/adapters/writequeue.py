@@ -69,6 +69,11 @@ class Scope:
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
         if kind is None:
+            try:
+                self._tx._check_ahead()
+            except BaseException:
+                self._tx._rollback_level()
+                raise
             self._tx._release_level()
         else:
             self._tx._rollback_level()
@@ -128,6 +133,10 @@ class QueuedTx:
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         self._undo.append((table, key, table.get(key, _MISS)))
         table[key] = value
+
+    def _check_ahead(self) -> None:
+        """Before a savepoint is released: read what was sent ahead in it (a store that
+        sends nothing ahead has nothing to read)."""
 
     def savepoint(self) -> AbstractContextManager[Any]:
         return Scope(self)

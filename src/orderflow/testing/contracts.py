@@ -346,6 +346,20 @@ class StoreContract(EvidenceContract, StockContract):
         assert done.stage == "kitting_locked"
         svc.audit.verify(deep=True)
 
+    def test_a_minted_number_already_taken_fails_only_its_call(self, store: Store) -> None:
+        svc = seeded_service(store)
+        first = svc.submit(draft(), actor="s").order
+        taken = first.number.rsplit("-", 1)[0] + "-2"  # the number minted next
+        imported = svc.submit(attrs.evolve(draft(), number=taken), actor="s").order
+        with store.transaction():
+            with pytest.raises(ConcurrencyConflict, match=f"order {taken} already exists"):
+                svc.submit(draft(), actor="s", idempotency_key="m-1")
+            moved = svc.fire(first.id, "lock_kitting", actor="p", idempotency_key="m-2")
+        assert svc.get(first.id) == moved
+        assert sorted(o.number for o in store.orders()) == sorted([first.number, taken])
+        assert svc.get(imported.id) == imported
+        svc.audit.verify(deep=True)
+
     # --- through the service ----------------------------------------------------------
     def test_lifecycle_verifies_and_replays(self, store: Store) -> None:
         svc = seeded_service(store)
