@@ -95,12 +95,17 @@ class StoreTx(Protocol):
         ...
 
     def prefetch(
-        self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
+        self,
+        docs: Mapping[str, Iterable[str]],
+        listings: Iterable[tuple[str, str]] = (),
+        locks: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """A hint that the caller is about to read these documents (kind -> keys) and
-        listings (``(kind, prefix)``, as :meth:`docs` reads them): a store with a server
-        may read them all in one round trip; others ignore it. Reads stay as they were:
-        a later :meth:`get_doc`, :meth:`get_docs` or :meth:`docs` answers the same."""
+        listings (``(kind, prefix)``, as :meth:`docs` reads them), and to read ``locks``
+        (kind -> keys) for update: a store with a server may read them all in one round
+        trip, locking ``locks`` kind by kind in the order given (keys in key order, as
+        :meth:`get_docs` locks them); others ignore it. Reads stay as they were: a later
+        :meth:`get_doc`, :meth:`get_docs` or :meth:`docs` answers the same."""
         ...
 
     def put_doc(self, kind: str, key: str, body: str) -> None:

@@ -602,6 +602,29 @@ def test_an_idempotency_lookup_goes_ahead_once_the_transaction_has_begun(
 
 
 @pg
+def test_prefetch_takes_the_declared_locks_in_the_same_round_trip(
+    pg_store: PostgresStore, postgres_url: str
+) -> None:
+    with pg_store.transaction() as tx:
+        tx.put_doc("stock", "K1", "5")
+        tx.put_doc("exposure", "C1", "10")
+    nowait = (
+        f"SELECT key FROM {pg_store.schema}.docs WHERE kind = %s AND key = %s FOR UPDATE NOWAIT"
+    )
+    with pg_store.transaction() as tx:
+        tx.prefetch({"streak": ["F/P"]}, (), {"stock": ["K1", "K2"], "exposure": ["C1"]})
+        for kind, key in (("stock", "K1"), ("exposure", "C1")):
+            with pytest.raises(Exception, match="could not obtain lock"):
+                pg_execute(postgres_url, nowait, (kind, key))
+        # the reads for update they stand for are answered from the cache
+        assert tx.get_docs("stock", ["K1"], for_update=True) == {"K1": "5"}
+        assert tx.get_doc("exposure", "C1", for_update=True) == "10"
+        assert tx.get_docs("stock", ["K2"], for_update=True) == {}  # absent: locked now
+        tx.put_doc("stock", "K1", "4")
+    assert pg_execute(postgres_url, nowait, ("stock", "K1")) == [("K1",)]
+
+
+@pg
 def test_a_listing_leaves_other_kinds_writes_queued(pg_store: PostgresStore) -> None:
     with pg_store.transaction() as tx:
         tx.put_doc("cap", "F1/a", "1")

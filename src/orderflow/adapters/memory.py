@@ -186,7 +186,10 @@ class _MemoryTx:
         return self._s._docs.get((kind, key))
 
     def prefetch(
-        self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
+        self,
+        docs: Mapping[str, Iterable[str]],
+        listings: Iterable[tuple[str, str]] = (),
+        locks: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """Nothing to do: every read is a dict lookup."""
 

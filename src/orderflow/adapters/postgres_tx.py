@@ -507,18 +507,37 @@ class _PgTx(WriteBehindTx):
         return True
 
     def prefetch(
-        self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
+        self,
+        docs: Mapping[str, Iterable[str]],
+        listings: Iterable[tuple[str, str]] = (),
+        locks: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
-        """Read every document and listing not cached yet with one pipeline (one round
-        trip) into this transaction's cache. A listing is left alone while writes of its
-        kind are queued (it must see them: :meth:`docs` flushes first)."""
+        """Read every document and listing not cached yet, and lock ``locks``, with one
+        pipeline (one round trip) into this transaction's cache. The locks go first, kind
+        by kind in the order given, as the reads for update they stand for would take
+        them; a key without a document is not locked (its read for update locks it). A
+        listing is left alone while writes of its kind are queued (it must see them:
+        :meth:`docs` flushes first)."""
         statements: list[tuple[str, Sequence[Any]]] = []
-        plan: list[tuple[str, str, list[str] | None]] = []
+        plan: list[tuple[str, str, list[str] | None, bool]] = []
+        locking: set[tuple[str, str]] = set()
+        if locks and self._locking:
+            for kind, keys in locks.items():
+                to_lock = sorted(
+                    {k for k in keys if (kind, k) not in self._locked}
+                    - {k for k in keys if (kind, k) in self._written}
+                )
+                if to_lock:
+                    statements.append((_LOCK_DOCS, (kind, to_lock)))
+                    plan.append((kind, "", to_lock, True))
+                    locking.update((kind, k) for k in to_lock)
         for kind, keys in docs.items():
-            missing = sorted({k for k in keys if (kind, k) not in self._docs})
+            missing = sorted(
+                {k for k in keys if (kind, k) not in self._docs and (kind, k) not in locking}
+            )
             if missing and self._cacheable(kind):
                 statements.append((_SELECT_DOCS, (kind, missing)))
-                plan.append((kind, "", missing))
+                plan.append((kind, "", missing, False))
         for kind, prefix in listings:
             if (
                 (kind, prefix) not in self._lists
@@ -526,11 +545,11 @@ class _PgTx(WriteBehindTx):
                 and self._cacheable(kind)
             ):
                 statements.append(_listing(kind, prefix, None))
-                plan.append((kind, prefix, None))
+                plan.append((kind, prefix, None, False))
         if len(statements) < 2:
             return  # one statement is what the read itself would send
         cursors = self._pipelined(statements, "reading documents")
-        for cur, (kind, prefix, wanted) in zip(cursors, plan, strict=True):
+        for cur, (kind, prefix, wanted, lock) in zip(cursors, plan, strict=True):
             rows = [(str(k), str(b)) for k, b in cur.fetchall()]
             if wanted is None:
                 self._lists[(kind, prefix)] = rows
@@ -538,4 +557,10 @@ class _PgTx(WriteBehindTx):
                 continue
             found = dict(rows)
             for key in wanted:
-                self._docs[(kind, key)] = found.get(key)  # a read: nothing to undo
+                body = found.get(key)
+                k = (kind, key)
+                if lock and body is not None:  # as _load_docs records a lock
+                    self._set(self._locked, k, True)
+                    if k in self._docs and self._docs[k] != body:
+                        self._update_lists(kind, key, body)
+                self._docs[k] = body  # a read: nothing to undo

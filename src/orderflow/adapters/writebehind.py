@@ -240,7 +240,10 @@ class WriteBehindTx(QueuedTx):
         return self._load_docs(kind, (key,), for_update).get(key)
 
     def prefetch(
-        self, docs: Mapping[str, Iterable[str]], listings: Iterable[tuple[str, str]] = ()
+        self,
+        docs: Mapping[str, Iterable[str]],
+        listings: Iterable[tuple[str, str]] = (),
+        locks: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """A hint (see :meth:`orderflow.ports.StoreTx.prefetch`): nothing by default."""
 

@@ -66,7 +66,8 @@ def fire(
             check_instant(occurred_at, "occurred_at", not_before=since, now=now,
                           skew_s=policy.clock_skew_seconds)  # fmt: skip
         needs = rt.needs.get((order.stage, event), frozenset())
-        facts = rt.facts.gather(tx, order, rt.local_date(now), needs)
+        locks = rt.locks.get(event, frozenset())
+        facts = rt.facts.gather(tx, order, rt.local_date(now), needs, locks)
         new = rt.workflow.fire(order, event, facts, actor=who, at=now, reason=reason,
                                policy=policy, occurred_at=occurred_at).order  # fmt: skip
         effect = rt.effects.get(event)

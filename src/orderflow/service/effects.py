@@ -110,6 +110,16 @@ def qc_failed(ctx: EffectContext) -> None:
         records.put_failed_batch(ctx.tx, code, batch, ctx.at_us)
 
 
+EFFECT_LOCKS: Mapping[Effect, frozenset[str]] = {
+    reserve_kitting: frozenset({"stock", "exposure"}),
+    dispatch: frozenset({"reservation"}),
+    cancel: frozenset({"reservation"}),
+    deliver: frozenset({"exposure", "streak"}),
+}
+"""What a built-in effect reads for update (:data:`~orderflow.service.facts.LOCK_GROUPS`),
+so that the facts of its event are read with those locks in one round trip. ``cancel``
+and ``dispatch`` then lock the stock their reservation names, which only it says."""
+
 DEFAULT_EFFECTS: Mapping[str, Effect] = {
     "lock_kitting": reserve_kitting,
     "dispatch_production": dispatch,

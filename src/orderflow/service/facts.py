@@ -13,7 +13,7 @@ from orderflow.ports import StoreTx
 from orderflow.service import records
 from orderflow.workflow import Facts
 
-__all__ = ["GUARD_NEEDS", "StoreFacts"]
+__all__ = ["GUARD_NEEDS", "LOCK_GROUPS", "StoreFacts"]
 
 GUARD_NEEDS: dict[str, frozenset[str]] = {
     "credit_limit": frozenset({"customer"}),
@@ -23,6 +23,41 @@ GUARD_NEEDS: dict[str, frozenset[str]] = {
 }
 """What each built-in guard reads; an unknown (custom) guard gets every fact."""
 _EVERYTHING = frozenset({"customer", "products", "stock", "components", "inbound", "capacity"})
+
+
+LOCK_GROUPS = ("reservation", "stock", "exposure", "streak")
+"""What an effect may declare it locks, in the one order every writer locks them in: the
+order's reservation (only ever locked under the order's own row lock), its stock rows,
+its customer's exposure, its products' on-time streaks."""
+
+
+def _products(tx: StoreTx, order: Order) -> tuple[dict[str, Product], set[str]]:
+    """The order's products (those that exist) and the components of their BOMs."""
+    products: dict[str, Product] = {}
+    components: set[str] = set()
+    for line in order.lines:
+        product = records.get_typed(tx, Product, line.product)
+        if product is not None:
+            products[product.code] = product
+            components.update(b.component for b in product.bom)
+    return products, components
+
+
+def _locked(
+    tx: StoreTx, order: Order, locks: frozenset[str], components: set[str]
+) -> dict[str, list[str]]:
+    """The documents of the lock groups ``locks``, kind by kind in :data:`LOCK_GROUPS`
+    order (the order the effects read them for update in)."""
+    out: dict[str, list[str]] = {}
+    if "reservation" in locks:
+        out[records.RESERVATION] = [order.id]
+    if "stock" in locks and components:
+        out[records.stock_kind(records.warehouse_of(tx, order.factory_id))] = sorted(components)
+    if "exposure" in locks:
+        out[records.EXPOSURE] = [order.customer_id]
+    if "streak" in locks:
+        out[records.STREAK] = sorted({f"{order.factory_id}/{ln.product}" for ln in order.lines})
+    return out
 
 
 class StoreFacts:
@@ -35,19 +70,28 @@ class StoreFacts:
             out |= GUARD_NEEDS.get(g, _EVERYTHING)
         return out
 
-    def gather(self, tx: StoreTx, order: Order, today: dt.date, needs: frozenset[str]) -> Facts:
-        """Facts for ``order``: only the groups in ``needs`` are read."""
+    def gather(
+        self,
+        tx: StoreTx,
+        order: Order,
+        today: dt.date,
+        needs: frozenset[str],
+        locks: frozenset[str] = frozenset(),
+    ) -> Facts:
+        """Facts for ``order``: only the groups in ``needs`` are read.
+
+        ``locks`` names what the event's effect is about to read for update (groups of
+        :data:`LOCK_GROUPS`): a store with a server locks them in the same round trip,
+        so the guards read what the effect will change."""
         if not needs:
+            if locks:
+                tx.prefetch({}, (), _locked(tx, order, locks, _products(tx, order)[1]))
             return Facts(today=today)
         base = records.get_typed(tx, Customer, order.customer_id) if "customer" in needs else None
         products: dict[str, Product] = {}
         components: set[str] = set()
         if needs & {"products", "stock", "inbound", "components"}:
-            for line in order.lines:
-                product = records.get_typed(tx, Product, line.product)
-                if product is not None:
-                    products[product.code] = product
-                    components.update(b.component for b in product.bom)
+            products, components = _products(tx, order)
         warehouse = records.warehouse_of(tx, order.factory_id) if "stock" in needs else ""
         # everything else this gather reads, in one round trip where the store has one
         wanted: dict[str, list[str]] = {}
@@ -61,7 +105,10 @@ class StoreFacts:
                 *products,
             ]
         listings = [(records.CAPACITY, order.factory_id + "/")] if "capacity" in needs else []
-        tx.prefetch(wanted, listings)
+        held = None
+        if locks:
+            held = _locked(tx, order, locks, components if products else _products(tx, order)[1])
+        tx.prefetch(wanted, listings, held)
         customer = None
         if base is not None:
             exposure = records.read_decimal(tx, records.EXPOSURE, base.id)

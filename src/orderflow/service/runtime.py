@@ -30,12 +30,14 @@ from orderflow.service import outbox
 from orderflow.service.boundary import actor_key
 from orderflow.service.checkpoints import Checkpointer
 from orderflow.service.codec import decoded_chain, fingerprint, replay_entries
-from orderflow.service.effects import DEFAULT_EFFECTS, Effect
+from orderflow.service.effects import DEFAULT_EFFECTS, EFFECT_LOCKS, Effect
 from orderflow.service.facts import StoreFacts
 from orderflow.service.results import decode_result, encode_result
 from orderflow.workflow import Workflow
 
 __all__ = ["ActorLike", "Runtime"]
+
+_NO_LOCKS: frozenset[str] = frozenset()
 
 T = TypeVar("T")
 ActorLike = str | Actor
@@ -68,6 +70,8 @@ class Runtime:
         self.access = access
         self.number_prefix = number_prefix
         self.effects = dict(effects)
+        self.locks = {event: EFFECT_LOCKS.get(fn, _NO_LOCKS) for event, fn in effects.items()}
+        """event -> what its effect reads for update (gathered with the facts)"""
         self.router = router
         self.geocoder = geocoder
         self.facts = StoreFacts()

@@ -184,7 +184,8 @@ class StoreContract(EvidenceContract, StockContract):
             tx.put_doc("cap", "F1/a", "1")
             tx.put_doc("cap", "F2/a", "2")
         with store.transaction() as tx:
-            tx.prefetch({"stock": ["a", "zz"], "streak": ["F1/a"]}, [("cap", "F1/")])
+            tx.prefetch({"stock": ["zz"], "streak": ["F1/a"]}, [("cap", "F1/")], {"stock": ["a"]})
+            assert tx.get_doc("stock", "a", for_update=True) == "A"
             assert tx.get_doc("stock", "a") == "A"
             assert tx.get_doc("stock", "zz") is None
             assert tx.get_docs("stock", ["a", "b"]) == {"a": "A", "b": "B"}
