@@ -72,6 +72,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from orderflow._extras import require
+from orderflow.adapters.postgres_docs import _KindCache
 from orderflow.adapters.postgres_pool import Connections
 from orderflow.adapters.postgres_sql import (
     _COLS,
@@ -85,7 +86,7 @@ from orderflow.adapters.postgres_sql import (
     _error,
     _lock_key,
 )
-from orderflow.adapters.postgres_tx import _KindCache, _PgTx
+from orderflow.adapters.postgres_tx import _PgTx
 from orderflow.adapters.rows import (
     orders_from_rows,
     to_micros,

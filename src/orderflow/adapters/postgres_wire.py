@@ -1,0 +1,111 @@
+"""A lookup sent ahead of its answer, by hand on libpq, for the PostgreSQL store.
+
+psycopg's ``execute`` waits for its answer. A keyed call in a caller's batch asks two
+questions whose answers it needs only when it is done (was the idempotency key used?
+is the new order's number free?): :class:`AheadLookup` sends such a question with
+libpq's ``PQsendQueryParams`` and reads the answer later, so the call's own work
+overlaps the round trip. One question is on the wire at a time; the transaction reads
+it before any other use of the connection and before the savepoint it was sent in
+ends (:class:`~orderflow.adapters.postgres_tx._PgTx`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from orderflow.adapters.postgres_sql import _error
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["AheadLookup"]
+
+
+class AheadLookup:
+    """The one question on a connection's wire, and what to do with its answer."""
+
+    __slots__ = ("_broken", "_conn", "_driver", "_sent")
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], driver: Any, broken: Callable[[], None]
+    ) -> None:
+        self._conn = conn
+        self._driver = driver  # the psycopg module (an optional extra)
+        self._broken = broken  # a driver error ends the whole transaction
+        self._sent: tuple[str, str, Callable[[Any], None]] | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Whether an answer is still to be read."""
+        return self._sent is not None
+
+    def send(
+        self, sql: bytes, params: list[bytes], what: str, key: str, take: Callable[[Any], None]
+    ) -> None:
+        """Send ``sql`` (``$1`` placeholders, text parameters); ``take(result)`` acts on
+        its answer when it is read (and may raise: the caller's savepoint rolls back)."""
+        if self._sent is not None:
+            self.settle()
+        pg = self._conn.pgconn
+        try:
+            pg.send_query_params(sql, params)
+            if pg.flush():
+                self._wait(select.POLLOUT, pg.flush)
+        except self._driver.Error as exc:
+            self._broken()
+            raise _error(exc, what, key) from exc
+        self._sent = (what, key, take)
+
+    def settle(self) -> None:
+        """Read the answer on the wire (waiting if it is not in yet) and act on it."""
+        sent, self._sent = self._sent, None
+        if sent is None:
+            return
+        what, key, take = sent
+        pg = self._conn.pgconn
+
+        def busy() -> bool:
+            pg.consume_input()
+            return bool(pg.is_busy())
+
+        try:
+            self._wait(select.POLLIN, busy)
+            results = []
+            while (res := pg.get_result()) is not None:
+                results.append(res)
+        except self._driver.Error as exc:
+            self._broken()
+            raise _error(exc, what, key) from exc
+        (res,) = results
+        if res.status != self._driver.pq.ExecStatus.TUPLES_OK:
+            self._broken()
+            refused = self._driver.errors.error_from_result(res, encoding="utf-8")
+            raise _error(refused, what, key) from refused
+        take(res)
+
+    def drain(self) -> None:
+        """Read any answer still on the wire and drop it, so the connection can roll
+        back (the transaction is rolled back, or its connection closed, anyway)."""
+        with contextlib.suppress(Exception):
+            self.settle()
+
+    def _wait(self, event: int, again: Callable[[], Any]) -> None:
+        """Wait on the connection's socket for ``event`` until ``again()`` is falsy."""
+        if not again():
+            return  # the usual case: the answer is in before the call's work is done
+        poll = select.poll()  # not a selector: an epoll object per call costs syscalls
+        poll.register(self._conn.pgconn.socket, event)
+        while True:
+            poll.poll()
+            if not again():
+                return
+
+
+def text_row(res: Any) -> tuple[str, ...] | None:
+    """The first row of a text-format libpq result, or ``None``."""
+    if not res.ntuples:
+        return None
+    return tuple(bytes(res.get_value(0, c) or b"").decode() for c in range(res.nfields))
