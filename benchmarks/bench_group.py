@@ -14,7 +14,9 @@ default, ``synchronous=FULL``), PostgreSQL from one process (every plant's order
 turn), and PostgreSQL from ``--plants`` processes at once (one per plant). A unit of work
 that loses a race is retried whole by :func:`orderflow.retry_on_conflict`; the retries are
 counted. Printed: orders/s, p50/p99 milliseconds per operation (per batch commit when
-batched), conflicts retried; the audit log is verified after every PostgreSQL run.
+batched), conflicts retried, and how busy the machine's cores were (the server's
+processes included: at 100% the run is bound by the cores, not by orderflow's waits);
+the audit log is verified after every PostgreSQL run.
 
 Usage: ``python benchmarks/bench_group.py [--plants 4] [--orders 4000]
 [--per-call-orders 1000] [--batch 500] [--url postgresql://...]`` (``0`` skips a mode).
@@ -169,8 +171,11 @@ def worker(url: str, plant: int, orders: int, batch: int | None, barrier: Any, o
     out.put((st.times, st.retries, elapsed))
 
 
-def run_processes(url: str, plants: int, orders: int, batch: int | None) -> tuple[float, Stats]:
-    """``plants`` processes at once; wall seconds from the start signal, merged stats."""
+def run_processes(
+    url: str, plants: int, orders: int, batch: int | None
+) -> tuple[float, Stats, str]:
+    """``plants`` processes at once; wall seconds from the start signal, merged stats,
+    how busy the machine was meanwhile."""
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(plants + 1)
     out = ctx.Queue()
@@ -181,9 +186,9 @@ def run_processes(url: str, plants: int, orders: int, batch: int | None) -> tupl
     for proc in procs:
         proc.start()
     barrier.wait()
-    started = time.perf_counter()
+    ticks, started = cpu_ticks(), time.perf_counter()
     results = [out.get(timeout=3600) for _ in procs]
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, busy_since(ticks)
     for proc in procs:
         proc.join()
     for result in results:
@@ -194,11 +199,35 @@ def run_processes(url: str, plants: int, orders: int, batch: int | None) -> tupl
         merged.retries += retries
         for name, values in times.items():
             merged.times.setdefault(name, []).extend(values)
-    return wall, merged
+    return wall, merged, cpu
 
 
-def report(label: str, orders: int, seconds: float, st: Stats, base: float | None) -> float:
-    """One result line (orders/s, ratio to SQLite, latencies, retries); the rate."""
+def cpu_ticks() -> tuple[int, int] | None:
+    """``(busy, total)`` CPU time of the whole machine so far (all cores, the server's
+    processes included), from Linux's ``/proc/stat``; ``None`` elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            values = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = values[3] + values[4]  # idle and iowait
+    return sum(values) - idle, sum(values)
+
+
+def busy_since(before: tuple[int, int] | None) -> str:
+    """How busy the machine's cores were since ``before`` (``cpu_ticks()``), as text."""
+    after = cpu_ticks()
+    if before is None or after is None or after[1] == before[1]:
+        return ""
+    share = (after[0] - before[0]) / (after[1] - before[1])
+    return f"  cpu {share:4.0%} of {os.cpu_count()} cores"
+
+
+def report(
+    label: str, orders: int, seconds: float, st: Stats, base: float | None, cpu: str = ""
+) -> float:
+    """One result line (orders/s, ratio to SQLite, latencies, retries, how busy the
+    machine was); the rate."""
     rate = orders / seconds
     ratio = f"{rate / base:5.2f}x sqlite" if base else " " * 12
     lat = "  ".join(
@@ -206,7 +235,8 @@ def report(label: str, orders: int, seconds: float, st: Stats, base: float | Non
         for name, v in st.times.items()
     )
     print(
-        f"  {label:<26} {rate:8,.0f} orders/s  {ratio}  retries {st.retries:4d}  p50/p99 ms: {lat}"
+        f"  {label:<26} {rate:8,.0f} orders/s  {ratio}  retries {st.retries:4d}{cpu}  "
+        f"p50/p99 ms: {lat}"
     )
     return rate
 
@@ -232,10 +262,11 @@ def run_mode(args: argparse.Namespace, batch: int | None, orders: int) -> None:
         svc = open_service(f"sqlite:///{folder}/group.db", None)
         seed(svc, plants)
         st = Stats()
-        started = time.perf_counter()
+        ticks, started = cpu_ticks(), time.perf_counter()
         with batch_gc():
             work(svc, list(range(plants)), per_plant, batch, st)
-        base = report("sqlite, 1 process", total, time.perf_counter() - started, st, None)
+        seconds, cpu = time.perf_counter() - started, busy_since(ticks)
+        base = report("sqlite, 1 process", total, seconds, st, None, cpu)
         svc.store.close()
     if not args.url:
         return
@@ -248,15 +279,15 @@ def run_mode(args: argparse.Namespace, batch: int | None, orders: int) -> None:
             if procs == 1:
                 svc = open_service(url, None)
                 st = Stats()
-                started = time.perf_counter()
+                ticks, started = cpu_ticks(), time.perf_counter()
                 with batch_gc():
                     work(svc, list(range(plants)), per_plant, batch, st)
-                seconds = time.perf_counter() - started
+                seconds, cpu = time.perf_counter() - started, busy_since(ticks)
                 svc.store.close()
             else:
-                seconds, st = run_processes(url, plants, per_plant, batch)
+                seconds, st, cpu = run_processes(url, plants, per_plant, batch)
             label = f"postgresql, {procs} process{'es' if procs > 1 else ''}"
-            report(label, total, seconds, st, base)
+            report(label, total, seconds, st, base, cpu)
             admin.audit.verify()
         finally:
             store: Any = admin.store
