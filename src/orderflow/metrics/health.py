@@ -10,26 +10,24 @@ import attrs
 
 from orderflow.domain.incident import Incident
 from orderflow.domain.order import Order
-from orderflow.metrics.calculators import (
-    DEFAULT_TOP,
+from orderflow.metrics.calculators import StatusTimeliness, _TimelinessAcc
+from orderflow.metrics.drilldown import DEFAULT_TOP
+from orderflow.metrics.incidents import (
     ExceptionClosure,
     ExceptionHeatmap,
-    OnTimeDelivery,
-    QueryFunnel,
     RootCauseDistribution,
+    _ClosureAcc,
+    _HeatmapAcc,
+    _RootCauseAcc,
+)
+from orderflow.metrics.orders import OnTimeDelivery, StatusDistribution, Traceability, _OrderAcc
+from orderflow.metrics.queries import (
+    QueryFunnel,
     SelfServiceShare,
     StatusAccuracy,
-    StatusDistribution,
-    StatusTimeliness,
-    Traceability,
     _AccuracyAcc,
-    _ClosureAcc,
     _FunnelAcc,
-    _HeatmapAcc,
-    _OrderAcc,
-    _RootCauseAcc,
     _SelfServiceAcc,
-    _TimelinessAcc,
 )
 from orderflow.metrics.timeline import Timeline, timeline_from
 from orderflow.metrics.values import Period, QueryEvent, QueryKind
