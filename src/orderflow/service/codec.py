@@ -48,6 +48,7 @@ __all__ = [
 # text value inside the canonical entry, so its own key order is free to be that)
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _FINGERPRINT = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
+_QUOTE = json.encoder.encode_basestring  # what that encoder quotes text with
 
 EDITABLE = ("requested_date", "delivery_address", "lines")
 """Fields an edit (``field_update``) may change."""
@@ -211,5 +212,22 @@ def status_timeline(entries: Iterable[tuple[int, AuditEntry]]) -> list[tuple[dt.
 
 
 def fingerprint(operation: str, args: Mapping[str, Any]) -> str:
-    """A stable text fingerprint of a request, to recognise a retried idempotent call."""
-    return operation + ":" + _FINGERPRINT.encode(args)
+    """A stable text fingerprint of a request, to recognise a retried idempotent call.
+
+    Stored beside every idempotency key, so its text never changes: ``json`` with sorted
+    keys. A flat map of text, ``None`` and integers (a fired event's arguments) is
+    written here directly, as ``json`` writes it, without building an encoder per call.
+    """
+    parts = []
+    for name in sorted(args):
+        value = args[name]
+        kind = type(value)
+        if kind is str:
+            parts.append(f"{_QUOTE(name)}: {_QUOTE(value)}")
+        elif value is None:
+            parts.append(f"{_QUOTE(name)}: null")
+        elif kind is int:
+            parts.append(f"{_QUOTE(name)}: {int.__repr__(value)}")
+        else:
+            return operation + ":" + _FINGERPRINT.encode(args)
+    return operation + ":{" + ", ".join(parts) + "}"

@@ -269,11 +269,27 @@ def read_stocks(
     }  # fmt: skip
 
 
-@functools.lru_cache(maxsize=4096)
+# Parsed stock bodies: one order's facts, reservation and issue read the same body
+# several times, and the next order reads the body the last one wrote, so a write
+# remembers what its body says (Decimal's text form reads back to the same value and
+# exponent). Bounded by clearing it: a year touches a few hundred components.
+_STOCKS: dict[tuple[str, str], StockLevel] = {}
+_STOCKS_MAX = 4096
+
+
 def _stock(component: str, body: str) -> StockLevel:
-    # cached: one order's facts, reservation and issue read the same body several times
-    on_hand, reserved, last = body.split("|")
-    return StockLevel(position(component, Decimal(on_hand), Decimal(reserved)), int(last))
+    level = _STOCKS.get((component, body))
+    if level is None:
+        on_hand, reserved, last = body.split("|")
+        level = StockLevel(position(component, Decimal(on_hand), Decimal(reserved)), int(last))
+        _remember_stock(component, body, level)
+    return level
+
+
+def _remember_stock(component: str, body: str, level: StockLevel) -> None:
+    if len(_STOCKS) >= _STOCKS_MAX:
+        _STOCKS.clear()
+    _STOCKS[(component, body)] = level
 
 
 def position(component: str, on_hand: Decimal, reserved: Decimal) -> StockPosition:
@@ -290,6 +306,8 @@ def write_stock(tx: StoreTx, level: StockLevel, warehouse: str = "") -> None:
     p = level.position
     body = f"{p.on_hand}|{p.reserved}|{level.last_scan_us}"
     tx.put_doc(stock_kind(warehouse), p.component, body)
+    if type(p.on_hand) is Decimal and type(p.reserved) is Decimal:  # what a read gives
+        _remember_stock(p.component, body, level)
 
 
 @attrs.frozen
