@@ -176,12 +176,28 @@ def inbound_pos(tx: StoreTx, component: str) -> tuple[InboundPO, ...]:
 
 def capacity_schedule(tx: StoreTx, factory_id: str) -> CapacitySchedule:
     """A factory's free production slots."""
-    return _schedule(tuple([body for _, body in tx.docs(CAPACITY, factory_id + "/")]))
+    bodies = tuple([body for _, body in tx.docs(CAPACITY, factory_id + "/")])
+    schedule = _schedule(bodies, factory_id)
+    _LAST_SCHEDULE[factory_id] = (bodies, schedule)
+    return schedule
+
+
+# the schedule each factory was last given: a dispatch changes one slot's free units, so
+# the next schedule is that one with one slot replaced (its first-fit index kept)
+_LAST_SCHEDULE: dict[str, tuple[tuple[str, ...], CapacitySchedule]] = {}
 
 
 @functools.lru_cache(maxsize=64)
-def _schedule(bodies: tuple[str, ...]) -> CapacitySchedule:
+def _schedule(bodies: tuple[str, ...], factory_id: str = "") -> CapacitySchedule:
     # the same schedule object while no slot changes, so its first-fit index is reused
+    last = _LAST_SCHEDULE.get(factory_id)
+    if last is not None and len(last[0]) == len(bodies):
+        changed = [i for i, (a, b) in enumerate(zip(last[0], bodies, strict=True)) if a != b]
+        if len(changed) == 1:
+            i = changed[0]
+            slot, before = _slot(bodies[i]), last[1].slots[i]
+            if (slot.line, slot.start, slot.end) == (before.line, before.start, before.end):
+                return last[1].with_free_units(i, slot)
     return CapacitySchedule(tuple(_slot(body) for body in bodies))
 
 

@@ -66,6 +66,24 @@ class CapacitySchedule:
                 return slot
         return None
 
+    def with_free_units(self, i: int, slot: CapacitySlot) -> CapacitySchedule:
+        """This schedule with slot ``i`` replaced by ``slot``, which spans the same line
+        and dates (only its free units differ: a dispatch took some). The first-fit index
+        is carried over when it was built: the slots' order does not change."""
+        old = self.slots[i]
+        if (slot.line, slot.start, slot.end) != (old.line, old.start, old.end):
+            raise ValueError("with_free_units replaces a slot by one of the same line and dates")
+        new = CapacitySchedule((*self.slots[:i], slot, *self.slots[i + 1 :]))
+        try:  # the cached index if built (object's lookup: never builds it)
+            by_start, starts, longest = object.__getattribute__(self, "_index")
+            j = next(k for k, s in enumerate(by_start) if s is old)
+            object.__setattr__(
+                new, "_index", ((*by_start[:j], slot, *by_start[j + 1 :]), starts, longest)
+            )
+        except (AttributeError, TypeError, StopIteration):
+            pass  # built on first use instead
+        return new
+
     @functools.cached_property
     def _index(self) -> tuple[tuple[CapacitySlot, ...], list[dt.date], dt.timedelta]:
         # slots by (start, line), so the first fit found is the earliest; guards and
