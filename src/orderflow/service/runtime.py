@@ -205,48 +205,24 @@ class Runtime:
         print_ = fingerprint(op, args)
         if actor is not None:
             print_ += "|by:" + actor_key(actor)
-        if self.store.in_transaction():  # a caller's batch: this call is a savepoint
-            try:
-                return self._ahead(key, print_, body, lock_order)
-            except _Replay as replay:
-                with self.store.transaction() as tx:
-                    return self._replayed(tx, key, print_, replay.stored, result_type)
-        with self.store.transaction() as tx:
-            stored = tx.get_idempotent(key, lock_order=lock_order)
-            if stored is not None:
-                return self._replayed(tx, key, print_, stored, result_type)
-            result = body(tx)
-            tx.put_idempotent(key, print_, encode_result(result))
-        self.committed()
-        return result
-
-    def _ahead(
-        self, key: str, print_: str, body: Callable[[StoreTx], T], lock_order: str | None
-    ) -> T:
-        """Run ``body`` in a savepoint while the store looks ``key`` up, when the store
-        can send the lookup ahead (the retry check's round trip overlaps the work); a
-        key that turns out to be taken rolls the savepoint back (:class:`_Replay`)."""
-        with self.store.transaction() as tx:
-            answer = tx.ask_idempotent(key, lock_order=lock_order)
-            if answer is None:  # nothing sent ahead: ask first, as outside a batch
-                stored = tx.get_idempotent(key, lock_order=lock_order)
-                if stored is not None:
-                    raise _Replay(stored)
-                result = body(tx)
-            else:
-                try:
-                    result = body(tx)
-                except Exception:
-                    # a retry of a call that was refused, or whose order moved on since:
-                    # the stored answer wins over what this run made of it
-                    stored = _quietly(answer)
+        # in a caller's batch this call is a savepoint, and a store with a server may look
+        # the key up while the call runs (its round trip overlaps the work)
+        nested = self.store.in_transaction()
+        try:
+            with self.store.transaction() as tx:
+                answer = tx.ask_idempotent(key, lock_order=lock_order) if nested else None
+                if answer is None:
+                    stored = tx.get_idempotent(key, lock_order=lock_order)
                     if stored is not None:
-                        raise _Replay(stored) from None
-                    raise
-                stored = answer()
-                if stored is not None:
-                    raise _Replay(stored)
-            tx.put_idempotent(key, print_, encode_result(result))
+                        return self._replayed(tx, key, print_, stored, result_type)
+                    result = body(tx)
+                else:
+                    result = _ahead(tx, answer, body)
+                tx.put_idempotent(key, print_, encode_result(result))
+        except _Replay as replay:  # the key was taken after all: the run ahead is undone
+            with self.store.transaction() as tx:
+                return self._replayed(tx, key, print_, replay.stored, result_type)
+        self.committed()
         return result
 
     def _replayed(
@@ -284,6 +260,26 @@ class Runtime:
             every_entries=policy.checkpoint_every_entries,
             every_seconds=policy.checkpoint_every_seconds,
         )
+
+
+def _ahead(
+    tx: StoreTx, answer: Callable[[], tuple[str, str] | None], body: Callable[[StoreTx], T]
+) -> T:
+    """Run ``body`` while the store's answer to the key lookup is on its way; a key that
+    turns out to be taken raises :class:`_Replay` (its savepoint rolls the run back)."""
+    try:
+        result = body(tx)
+    except Exception:
+        # a retry of a call that was refused, or whose order moved on since: the stored
+        # answer wins over what this run made of it
+        stored = _quietly(answer)
+        if stored is not None:
+            raise _Replay(stored) from None
+        raise
+    stored = answer()
+    if stored is not None:
+        raise _Replay(stored)
+    return result
 
 
 class _Replay(Exception):
