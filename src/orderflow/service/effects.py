@@ -23,7 +23,7 @@ from orderflow.ports import StoreTx
 from orderflow.service import inventory, records
 from orderflow.workflow import Facts, kitting_requirements
 
-__all__ = ["DEFAULT_EFFECTS", "Effect", "EffectContext"]
+__all__ = ["DEFAULT_EFFECTS", "EFFECT_LOCKS", "Effect", "EffectContext"]
 
 
 @attrs.frozen(slots=True)
