@@ -7,6 +7,7 @@ documents (stock, exposure, streaks) use a compact text form.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from collections.abc import Iterable
@@ -194,10 +195,8 @@ def _schedule(bodies: tuple[str, ...], factory_id: str = "") -> CapacitySchedule
     if last is not None and len(last[0]) == len(bodies):
         changed = [i for i, (a, b) in enumerate(zip(last[0], bodies, strict=True)) if a != b]
         if len(changed) == 1:
-            i = changed[0]
-            slot, before = _slot(bodies[i]), last[1].slots[i]
-            if (slot.line, slot.start, slot.end) == (before.line, before.start, before.end):
-                return last[1].with_free_units(i, slot)
+            with contextlib.suppress(InputError):  # a slot moved, not just filled: rebuild
+                return last[1].with_free_units(changed[0], _slot(bodies[changed[0]]))
     return CapacitySchedule(tuple(_slot(body) for body in bodies))
 
 

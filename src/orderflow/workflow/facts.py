@@ -16,6 +16,7 @@ import attrs
 from orderflow.domain._checks import non_negative, to_decimal
 from orderflow.domain.master import Component, Customer, Product
 from orderflow.domain.stock import InboundPO
+from orderflow.exceptions import InputError
 
 __all__ = ["CapacitySchedule", "CapacitySlot", "Facts"]
 
@@ -72,7 +73,11 @@ class CapacitySchedule:
         is carried over when it was built: the slots' order does not change."""
         old = self.slots[i]
         if (slot.line, slot.start, slot.end) != (old.line, old.start, old.end):
-            raise ValueError("with_free_units replaces a slot by one of the same line and dates")
+            raise InputError(
+                f"slot {i} is {old.line} {old.start}..{old.end}, not {slot.line} "
+                f"{slot.start}..{slot.end}: with_free_units replaces a slot by one of the "
+                "same line and dates (build a new CapacitySchedule to move slots)"
+            )
         new = CapacitySchedule((*self.slots[:i], slot, *self.slots[i + 1 :]))
         try:  # the cached index if built (object's lookup: never builds it)
             by_start, starts, longest = object.__getattribute__(self, "_index")
