@@ -44,13 +44,16 @@ def _products(tx: StoreTx, order: Order) -> tuple[dict[str, Product], set[str]]:
 
 
 def _locked(
-    tx: StoreTx, order: Order, locks: frozenset[str], components: set[str]
+    tx: StoreTx, order: Order, locks: frozenset[str], components: set[str] | None
 ) -> dict[str, list[str]]:
     """The documents of the lock groups ``locks``, kind by kind in :data:`LOCK_GROUPS`
-    order (the order the effects read them for update in)."""
+    order (the order the effects read them for update in). ``components``: the order's,
+    if already read (``None``: read here, and only if its stock is to be locked)."""
     out: dict[str, list[str]] = {}
     if "reservation" in locks:
         out[records.RESERVATION] = [order.id]
+    if "stock" in locks and components is None:
+        components = _products(tx, order)[1]
     if "stock" in locks and components:
         out[records.stock_kind(records.warehouse_of(tx, order.factory_id))] = sorted(components)
     if "exposure" in locks:
@@ -85,12 +88,13 @@ class StoreFacts:
         so the guards read what the effect will change."""
         if not needs:
             if locks:
-                tx.prefetch({}, (), _locked(tx, order, locks, _products(tx, order)[1]))
+                tx.prefetch({}, (), _locked(tx, order, locks, None))
             return Facts(today=today)
         base = records.get_typed(tx, Customer, order.customer_id) if "customer" in needs else None
         products: dict[str, Product] = {}
         components: set[str] = set()
-        if needs & {"products", "stock", "inbound", "components"}:
+        read_products = bool(needs & {"products", "stock", "inbound", "components"})
+        if read_products:
             products, components = _products(tx, order)
         warehouse = records.warehouse_of(tx, order.factory_id) if "stock" in needs else ""
         # everything else this gather reads, in one round trip where the store has one
@@ -105,9 +109,7 @@ class StoreFacts:
                 *products,
             ]
         listings = [(records.CAPACITY, order.factory_id + "/")] if "capacity" in needs else []
-        held = None
-        if locks:
-            held = _locked(tx, order, locks, components if products else _products(tx, order)[1])
+        held = _locked(tx, order, locks, components if read_products else None) if locks else None
         tx.prefetch(wanted, listings, held)
         customer = None
         if base is not None:
