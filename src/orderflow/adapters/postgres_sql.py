@@ -109,9 +109,19 @@ _SELECT_ORDER = f"SELECT {_COLS} FROM orders WHERE id = %s"
 _SELECT_ORDER_LOCKED = _SELECT_ORDER + " FOR UPDATE"
 _SELECT_DOC = "SELECT body FROM docs WHERE kind = %s AND key = %s"
 _SELECT_IDEM = "SELECT fingerprint, result FROM idempotency WHERE key = %s"
-# the same lookup sent by hand ahead of its answer (libpq's own placeholders)
-_SELECT_IDEM_AHEAD = b"SELECT fingerprint, result FROM idempotency WHERE key = $1"
-_SELECT_TAKEN_AHEAD = b"SELECT 1 FROM orders WHERE id = $1 OR number = $2 LIMIT 1"
+_SELECT_TAKEN = "SELECT 1 FROM orders WHERE id = %s OR number = %s LIMIT 1"
+
+
+def _numbered(sql: str) -> bytes:
+    """``sql`` with libpq's own placeholders (``$1``, ``$2``, ...) for psycopg's ``%s``:
+    the form a statement sent by hand on libpq takes."""
+    parts = sql.split("%s")
+    return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, 1)).encode()
+
+
+# the same lookups, sent by hand ahead of their answer (postgres_wire)
+_SELECT_IDEM_AHEAD = _numbered(_SELECT_IDEM)
+_SELECT_TAKEN_AHEAD = _numbered(_SELECT_TAKEN)
 _SELECT_HEAD = "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1"
 _INTEGRATE_BATCH = """UPDATE audit_log a SET idx = %s + t.rn
     FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn

@@ -18,6 +18,7 @@ from orderflow.adapters.postgres_sql import (
     _SELECT_IDEM_AHEAD,
     _SELECT_ORDER,
     _SELECT_ORDER_LOCKED,
+    _SELECT_TAKEN,
     _SELECT_TAKEN_AHEAD,
     _UPDATE_ORDERS,
     _UPDATE_STATES,
@@ -208,7 +209,7 @@ class _PgTx(PgDocs):
                              "checking an order is new", order.id, take)  # fmt: skip
             return False
         row = self._run(
-            "SELECT 1 FROM orders WHERE id = %s OR number = %s LIMIT 1",
+            _SELECT_TAKEN,
             (order.id, order.number),
             "checking an order is new",
             order.id,
