@@ -9,6 +9,7 @@ zero lost updates, every loser gets ``ConcurrencyConflict``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import random
@@ -599,6 +600,28 @@ def test_an_idempotency_lookup_goes_ahead_once_the_transaction_has_begun(
         assert missing is not None
         tx.put_idempotent("missing", "fp2", "r2")  # reads the answer first
         assert missing() == ("fp2", "r2")  # the cache: this transaction's own write
+
+
+@pg
+def test_a_lookup_sent_ahead_is_prepared_once_per_connection(
+    pg_store_factory: Callable[..., PostgresStore],
+) -> None:
+    # an unnamed statement is parsed and planned on every send; a named one once per
+    # connection, and it outlives a rolled-back transaction
+    store = pg_store_factory(pool_size=1)
+    for attempt in range(3):
+        with contextlib.suppress(RuntimeError), store.transaction() as tx:
+            assert tx.get_doc("stock", "a") is None  # the transaction has begun
+            ahead = tx.ask_idempotent(f"k{attempt}")
+            assert ahead is not None and ahead() is None
+            if attempt == 1:
+                raise RuntimeError("rolled back")
+    with store.transaction() as tx:
+        rows = tx._run(
+            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE starts_with(name, 'orderflow')"
+        ).fetchall()
+    assert rows == [("orderflow_ahead_idem", 3)]
 
 
 @pg

@@ -119,9 +119,11 @@ def _numbered(sql: str) -> bytes:
     return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, 1)).encode()
 
 
-# the same lookups, sent by hand ahead of their answer (postgres_wire)
-_SELECT_IDEM_AHEAD = _numbered(_SELECT_IDEM)
-_SELECT_TAKEN_AHEAD = _numbered(_SELECT_TAKEN)
+# the same lookups, sent by hand ahead of their answer (postgres_wire): named, so that
+# each connection parses and plans them once (an unnamed statement is parsed and planned
+# again every time, which cost the server more than running it)
+_SELECT_IDEM_AHEAD = (b"orderflow_ahead_idem", _numbered(_SELECT_IDEM))
+_SELECT_TAKEN_AHEAD = (b"orderflow_ahead_taken", _numbered(_SELECT_TAKEN))
 _SELECT_HEAD = "SELECT seq, leaf FROM audit_log WHERE chain = %s ORDER BY seq DESC LIMIT 1"
 _INTEGRATE_BATCH = """UPDATE audit_log a SET idx = %s + t.rn
     FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS rn

@@ -3,16 +3,18 @@
 psycopg's ``execute`` waits for its answer. A keyed call in a caller's batch asks two
 questions whose answers it needs only when it is done (was the idempotency key used?
 is the new order's number free?): :class:`AheadLookup` sends such a question with
-libpq's ``PQsendQueryParams`` and reads the answer later, so the call's own work
-overlaps the round trip. One question is on the wire at a time; the transaction reads
-it before any other use of the connection and before the savepoint it was sent in
-ends (:class:`~orderflow.adapters.postgres_tx._PgTx`).
+libpq's ``PQsendQueryPrepared`` (a statement prepared once per connection) and reads
+the answer later, so the call's own work overlaps the round trip. One question is on
+the wire at a time; the transaction reads it before any other use of the connection
+and before the savepoint it was sent in ends
+(:class:`~orderflow.adapters.postgres_tx._PgTx`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import select
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["AheadLookup"]
+
+_PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
+"""The statements prepared on each open connection (a closed one drops out)."""
 
 
 class AheadLookup:
@@ -43,15 +48,28 @@ class AheadLookup:
         return self._sent is not None
 
     def send(
-        self, sql: bytes, params: list[bytes], what: str, key: str, take: Callable[[Any], None]
+        self,
+        statement: tuple[bytes, bytes],
+        params: list[bytes],
+        what: str,
+        key: str,
+        take: Callable[[Any], None],
     ) -> None:
-        """Send ``sql`` (``$1`` placeholders, text parameters); ``take(result)`` acts on
+        """Send ``statement`` (its name, and its SQL with ``$1`` placeholders; text
+        parameters), prepared on this connection the first time; ``take(result)`` acts on
         its answer when it is read (and may raise: the caller's savepoint rolls back)."""
         if self._sent is not None:
             self.settle()
         pg = self._conn.pgconn
+        name, sql = statement
         try:
-            pg.send_query_params(sql, params)
+            prepared = _PREPARED.setdefault(self._conn, set())
+            if name not in prepared:
+                # once per connection, and blocking (libpq's PQprepare): a named statement
+                # outlives transactions, rolled back or not, until the connection closes
+                self._check(pg.prepare(name, sql), what, key)
+                prepared.add(name)
+            pg.send_query_prepared(name, params)
             if pg.flush():
                 self._wait(select.POLLOUT, pg.flush)
         except self._driver.Error as exc:
@@ -80,11 +98,16 @@ class AheadLookup:
             self._broken()
             raise _error(exc, what, key) from exc
         (res,) = results
-        if res.status != self._driver.pq.ExecStatus.TUPLES_OK:
+        self._check(res, what, key, self._driver.pq.ExecStatus.TUPLES_OK)
+        take(res)
+
+    def _check(self, res: Any, what: str, key: str, ok: Any = None) -> None:
+        """Raise the server's refusal in ``res`` (status other than ``ok``, by default
+        a command's) as a store error; the transaction is over."""
+        if res.status != (ok or self._driver.pq.ExecStatus.COMMAND_OK):
             self._broken()
             refused = self._driver.errors.error_from_result(res, encoding="utf-8")
             raise _error(refused, what, key) from refused
-        take(res)
 
     def drain(self) -> None:
         """Read any answer still on the wire and drop it, so the connection can roll
