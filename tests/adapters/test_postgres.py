@@ -309,6 +309,38 @@ def test_stale_version_is_a_conflict(pg_store: PostgresStore) -> None:
 
 
 @pg
+@pytest.mark.parametrize("orders", [1, 3])
+def test_one_row_and_many_rows_are_written_alike(pg_store: PostgresStore, orders: int) -> None:
+    # one row of a table goes out as a plain statement, several as arrays (unnest)
+    made = [make_order(n) for n in range(orders)]
+    with pg_store.transaction() as tx:
+        for order in made:
+            tx.insert_order(order)
+            tx.put_doc("stock", order.id, "5")
+            tx.put_idempotent(f"k-{order.id}", "fp", "r")
+            tx.append_audit(order.id, 0, b"data", b"l" * 32)
+    with pg_store.transaction() as tx:
+        for order in made:
+            edited = attrs.evolve(order, version=1, delivery_address="Quay 3", lines=(
+                OrderLine("HV-200", 7, "2.5"),))  # fmt: skip
+            tx.update_order(edited, 0)
+            tx.update_order(attrs.evolve(edited, version=2, stage="kitting_locked"), 1)
+            tx.delete_doc("stock", order.id)
+    stored = {o.id: o for o in pg_store.orders()}
+    for order in made:
+        got = stored[order.id]
+        assert (got.version, got.stage, got.delivery_address) == (2, "kitting_locked", "Quay 3")
+        assert got.lines == (OrderLine("HV-200", 7, "2.5"),)
+        assert [data for _, data in pg_store.audit_chain(order.id)] == [b"data"]
+    with pg_store.transaction() as tx:
+        assert tx.get_docs("stock", [o.id for o in made]) == {}
+        assert all(tx.get_idempotent(f"k-{o.id}") == ("fp", "r") for o in made)
+    with pytest.raises(ConcurrencyConflict), pg_store.transaction() as tx:
+        for order in made:  # every expected version is stale
+            tx.update_order(attrs.evolve(order, version=1, stage="qc_released"), 0)
+
+
+@pg
 def test_writer_blocked_on_a_row_lock_sees_the_new_version(pg_store: PostgresStore) -> None:
     order = make_order(1)
     with pg_store.transaction() as tx:

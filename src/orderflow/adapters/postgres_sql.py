@@ -210,6 +210,35 @@ def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
     return [list(col) for col in zip(*rows, strict=True)]
 
 
+# One row (every write of a call in its own transaction) goes out as a plain statement
+# of the same parameters: psycopg dumps arrays in Python, about ten of them per call, and
+# the server plans an unnest again at every bind.
+def _values(columns: Sequence[str]) -> str:
+    return ", ".join(["%s"] * len(columns))
+
+
+_INSERT_ORDER = f"INSERT INTO orders ({_COLS}) VALUES ({_values(COLUMNS)})"
+_UPDATE_ORDER = (  # parameters in unnest order: id, the other columns, expected version
+    "WITH v AS (SELECT "
+    + ", ".join(f"%s::{_ORDER_TYPES[c]} AS {c}" for c in COLUMNS)
+    + ", %s::bigint AS expected) UPDATE orders o SET "
+    + ", ".join(f"{c} = v.{c}" for c in COLUMNS[1:])
+    + " FROM v WHERE o.id = v.id AND o.version = v.expected"
+)
+_UPDATE_STATE = (
+    "UPDATE orders SET "
+    + ", ".join(f"{c} = %s" for c in STATE_COLUMNS)
+    + " WHERE id = %s AND version = %s"
+)
+_UPSERT_DOC = (
+    "INSERT INTO docs (kind, key, body) VALUES (%s, %s, %s) "
+    "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body"
+)
+_DELETE_DOC = "DELETE FROM docs WHERE kind = %s AND key = %s"
+_INSERT_AUDIT = "INSERT INTO audit_log (chain, seq, leaf, data) VALUES (%s, %s, %s, %s)"
+_INSERT_IDEM = "INSERT INTO idempotency (key, fingerprint, result) VALUES (%s, %s, %s)"
+
+
 _SELECT_DOCS = "SELECT key, body FROM docs WHERE kind = %s AND key = ANY(%s)"
 _LOCK_DOCS = _SELECT_DOCS + " ORDER BY key FOR UPDATE"
 _LOCK_KEYS = (  # in key order, as the rows are locked: two creators cannot deadlock

@@ -8,9 +8,13 @@ from typing import TYPE_CHECKING, Any
 from orderflow.adapters.postgres_docs import PgDocs
 from orderflow.adapters.postgres_sql import (
     _BEGIN,
+    _DELETE_DOC,
     _DELETE_DOCS,
+    _INSERT_AUDIT,
     _INSERT_AUDITS,
+    _INSERT_IDEM,
     _INSERT_IDEMS,
+    _INSERT_ORDER,
     _INSERT_ORDERS,
     _SELECT_GENERATIONS,
     _SELECT_HEAD,
@@ -20,8 +24,11 @@ from orderflow.adapters.postgres_sql import (
     _SELECT_ORDER_LOCKED,
     _SELECT_TAKEN,
     _SELECT_TAKEN_AHEAD,
+    _UPDATE_ORDER,
     _UPDATE_ORDERS,
+    _UPDATE_STATE,
     _UPDATE_STATES,
+    _UPSERT_DOC,
     _UPSERT_DOCS,
     _columns,
     _error,
@@ -169,23 +176,30 @@ class _PgTx(PgDocs):
                 raise ConcurrencyConflict("?", -1, "an order row changed since it was read")
 
     def _write(self, part: Slice) -> None:
-        conn = self._c
+        send = self._send
         if part.upserts:
-            conn.execute(_UPSERT_DOCS, _columns(part.upserts))
+            send(_UPSERT_DOCS, _UPSERT_DOC, part.upserts)
         if part.deletes:
-            conn.execute(_DELETE_DOCS, _columns(part.deletes))
+            send(_DELETE_DOCS, _DELETE_DOC, part.deletes)
         if part.inserts:
-            conn.execute(_INSERT_ORDERS, _columns([order_to_row(o) for o in part.inserts]))
+            send(_INSERT_ORDERS, _INSERT_ORDER, [order_to_row(o) for o in part.inserts])
         if part.full:
             rows = [(*order_to_row(o), v) for o, v in part.full]
-            self._checks.append((conn.execute(_UPDATE_ORDERS, _columns(rows)), len(rows)))
+            self._checks.append((send(_UPDATE_ORDERS, _UPDATE_ORDER, rows), len(rows)))
         if part.state:
             rows = [state_row(o, v) for o, v in part.state]
-            self._checks.append((conn.execute(_UPDATE_STATES, _columns(rows)), len(rows)))
+            self._checks.append((send(_UPDATE_STATES, _UPDATE_STATE, rows), len(rows)))
         if part.audit:
-            conn.execute(_INSERT_AUDITS, _columns(part.audit))
+            send(_INSERT_AUDITS, _INSERT_AUDIT, part.audit)
         if part.idem:
-            conn.execute(_INSERT_IDEMS, _columns(part.idem))
+            send(_INSERT_IDEMS, _INSERT_IDEM, part.idem)
+
+    def _send(self, many: str, one: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        """Write ``rows`` with one statement: ``one`` takes a row's values, ``many`` the
+        rows' columns as arrays (the same columns in the same order)."""
+        if len(rows) == 1:
+            return self._c.execute(one, rows[0])
+        return self._c.execute(many, _columns(rows))
 
     def _exists(self, order: Order) -> bool:
         """Whether the id or number is taken, with one statement (the ``UNIQUE`` keys
