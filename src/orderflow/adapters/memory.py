@@ -24,6 +24,68 @@ _MISSING = object()
 _LEAF = 32  # bytes of a leaf hash (SHA-256)
 
 
+class _PackedLog:
+    """The audit entries' bytes end to end, in chunks of :data:`_CHUNK` entries, with
+    each entry's end offset in its chunk: a year's ~800,000 entries as separate ``bytes``
+    objects cost ~65 more bytes each (object header, allocator rounding, list slot),
+    ~50 MB of a replayed year. A full chunk is kept as exact-size ``bytes``; only the
+    last one grows (one growing buffer for all would keep up to an eighth spare)."""
+
+    __slots__ = ("_ends", "_full", "_tail")
+
+    def __init__(self) -> None:
+        self._full: list[bytes] = []
+        self._tail = bytearray()
+        self._ends: array[int] = array("q")
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def append(self, data: bytes) -> None:
+        if len(self._ends) == (len(self._full) + 1) * _CHUNK:  # the tail is full
+            self._full.append(bytes(self._tail))
+            self._tail = bytearray()
+        self._tail += data
+        self._ends.append(len(self._tail))
+
+    def pop(self) -> None:
+        """Drop the last entry (a rolled-back append)."""
+        self._ends.pop()
+        if len(self._ends) == len(self._full) * _CHUNK and self._full:
+            self._tail = bytearray(self._full.pop())  # the tail's one entry is gone
+        else:
+            del self._tail[self._ends[-1] if len(self._ends) % _CHUNK else 0 :]
+
+    def _chunk(self, index: int) -> tuple[int, int, int]:
+        """Which chunk holds entry ``index``, and where in it."""
+        ends = self._ends
+        return index // _CHUNK, (ends[index - 1] if index % _CHUNK else 0), ends[index]
+
+    def __getitem__(self, index: int) -> bytes:
+        k, begin, end = self._chunk(index)
+        return bytes((self._full[k] if k < len(self._full) else self._tail)[begin:end])
+
+    def between(self, start: int, stop: int | None) -> list[bytes]:
+        """Entries ``[start:stop]`` (list slicing)."""
+        first, last, _ = slice(start, stop).indices(len(self._ends))
+        return [self[i] for i in range(first, last)]
+
+    def replace(self, index: int, data: bytes) -> None:
+        """Overwrite one entry (tamper tests): the entries after it in its chunk move."""
+        k, begin, end = self._chunk(index)
+        if k < len(self._full):
+            chunk = self._full[k]
+            self._full[k] = chunk[:begin] + data + chunk[end:]
+        else:
+            self._tail[begin:end] = data
+        ends = self._ends
+        for i in range(index, min(len(ends), (k + 1) * _CHUNK)):
+            ends[i] += len(data) - (end - begin)
+
+
+_CHUNK = 4096  # entries per chunk of the packed log (~2.4 MB)
+
+
 class _TrackedOrders(dict[str, Order]):
     """The order table, noting which orders carry a stage deadline on every write
     (inserts, updates and the undo of a rolled-back savepoint all pass through here), so
@@ -159,7 +221,7 @@ class _MemoryTx:
             raise InputError(f"a leaf hash is {_LEAF} bytes (SHA-256), got {len(leaf)}")
         s._log.append(data)
         s._leaves += leaf
-        self._undo.append(lambda: s._log.__delitem__(-1))
+        self._undo.append(s._log.pop)
         self._undo.append(lambda: s._leaves.__delitem__(slice(-_LEAF, None)))
         self._set(s._heads, chain, ChainHead(seq, leaf))
         positions = s._chains.get(chain)
@@ -227,9 +289,9 @@ class MemoryStore:
             "query_token_hash": {},
             "erp_id": {},
         }
-        # a year's log is ~800,000 entries: the bytes only (the chain is in _chains),
-        # the 32-byte leaf hashes packed end to end, each chain's indices as machine ints
-        self._log: list[bytes] = []
+        # a year's log is ~800,000 entries: the bytes packed end to end (the chain is in
+        # _chains), the 32-byte leaf hashes too, each chain's indices as machine ints
+        self._log = _PackedLog()
         self._leaves = bytearray()
         self._heads: dict[str, ChainHead] = {}
         self._chains: dict[str, array[int]] = {}
@@ -259,7 +321,7 @@ class MemoryStore:
     def audit_entries(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         """Stored audit bytes in global order."""
         with self._lock:
-            return self._log[start:stop]
+            return self._log.between(start, stop)
 
     def audit_leaves(self, start: int = 0, stop: int | None = None) -> list[bytes]:
         """Leaf hashes stored beside the entries, in global order."""
@@ -307,4 +369,4 @@ class MemoryStore:
     def tamper(self, index: int, data: bytes) -> None:
         """Overwrite stored audit bytes (for tests that prove tampering is detected)."""
         with self._lock:
-            self._log[index] = data
+            self._log.replace(index, data)
