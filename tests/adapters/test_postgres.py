@@ -335,9 +335,14 @@ def test_one_row_and_many_rows_are_written_alike(pg_store: PostgresStore, orders
     with pg_store.transaction() as tx:
         assert tx.get_docs("stock", [o.id for o in made]) == {}
         assert all(tx.get_idempotent(f"k-{o.id}") == ("fp", "r") for o in made)
-    with pytest.raises(ConcurrencyConflict), pg_store.transaction() as tx:
-        for order in made:  # every expected version is stale
-            tx.update_order(attrs.evolve(order, version=1, stage="qc_released"), 0)
+
+    def stale_updates() -> None:
+        with pg_store.transaction() as tx:
+            for order in made:  # every expected version is stale
+                tx.update_order(attrs.evolve(order, version=1, stage="qc_released"), 0)
+
+    with pytest.raises(ConcurrencyConflict):
+        stale_updates()
 
 
 @pg
