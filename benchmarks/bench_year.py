@@ -127,8 +127,9 @@ def main() -> None:
 
 def _main(args: argparse.Namespace) -> None:
     folder = tempfile.mkdtemp(prefix="orderflow-year-")
-    url = f"sqlite:///{folder}/year.db?synchronous={args.synchronous}"
-    run(connect(url, clock=FrozenClock(START)), "sqlite", args.orders, args.batch)
+    if args.orders:
+        url = f"sqlite:///{folder}/year.db?synchronous={args.synchronous}"
+        run(connect(url, clock=FrozenClock(START)), "sqlite", args.orders, args.batch)
     if args.keyless_orders:
         url = f"sqlite:///{folder}/keyless.db?synchronous={args.synchronous}"
         run(
