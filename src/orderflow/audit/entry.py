@@ -17,14 +17,13 @@ Example (one line in storage)::
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
+from orderflow._entropy import random_bytes
 from orderflow.audit.scalars import (
     MAX_INT,
     Scalar,
@@ -86,34 +85,6 @@ class EntryType(StrEnum):
 
 _TYPES: dict[str, EntryType] = {t.value: t for t in EntryType}
 _TYPE_TEXT: dict[str, str] = {t.value: f'"{t.value}"' for t in EntryType}
-
-
-class _Nonces(threading.local):
-    """Nonces cut from one ``os.urandom`` read per thread: a read per entry was a
-    system call on the hot path. A forked child starts a fresh buffer, so parent and
-    child never hand out the same bytes."""
-
-    def __init__(self) -> None:
-        self.buf = b""
-        self.pos = 0
-
-    def take(self, size: int) -> bytes:
-        pos = self.pos
-        if pos + size > len(self.buf):
-            self.buf, pos = os.urandom(4096), 0
-        self.pos = pos + size
-        return self.buf[pos : pos + size]
-
-
-_nonces = _Nonces()
-
-
-def _reset_nonces() -> None:
-    global _nonces
-    _nonces = _Nonces()
-
-
-os.register_at_fork(after_in_child=_reset_nonces)
 
 
 class FieldChange(NamedTuple):
@@ -316,7 +287,7 @@ def next_entry(
         type=kind,
         actor=actor,
         at=at,
-        nonce=_nonces.take(NONCE_SIZE) if nonce is None else nonce,
+        nonce=random_bytes(NONCE_SIZE) if nonce is None else nonce,
         from_state=from_state,
         to_state=to_state,
         changes=items,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import secrets
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from orderflow._entropy import random_bytes, token_urlsafe
 from orderflow.domain._checks import non_negative, not_blank, positive, to_decimal
 from orderflow.exceptions import InputError
 
@@ -135,7 +135,7 @@ def time_ordered_id(at: dt.datetime) -> str:
     them over the whole B-tree); the random part keeps them unguessable and unique.
     """
     millis = int(at.timestamp() * 1000) & 0xFFFF_FFFF_FFFF
-    return f"{millis:012x}{secrets.randbits(80):020x}"
+    return f"{millis:012x}{random_bytes(10).hex()}"
 
 
 def query_token_hash(token: str) -> str:
@@ -164,7 +164,7 @@ def new_order(
     and is returned only here; the order keeps its hash. The 6-digit slip code is not
     part of the order: the service derives it (:meth:`OrderService.slip_code`).
     """
-    token = secrets.token_urlsafe(16)
+    token = token_urlsafe(16)
     if isinstance(number, str):
         OrderNumber.parse(number)  # validates the shape (an OrderNumber already is valid)
     text = str(number)
