@@ -105,7 +105,10 @@ class Runtime:
         """The clock's instant as a plain stdlib UTC datetime."""
         # arithmetic on pendulum instances costs ~10x more, and this runs several times
         # per operation
-        return from_micros(to_micros(self.clock.now()))
+        now = self.clock.now()
+        if type(now) is dt.datetime and now.tzinfo is dt.UTC:
+            return now  # already one (a FrozenClock's)
+        return from_micros(to_micros(now))
 
     def who(self, actor: ActorLike, factory_id: str, action: str) -> str:
         """The actor's id, after checking an :class:`Actor`'s scope for ``action`` (R10)."""
