@@ -13,6 +13,7 @@ import signal
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,18 @@ def _relay(path: str, stream: str, prefix: str) -> None:
         store.close()
 
 
+def _left(probe: SqliteStore) -> int:
+    with probe.transaction() as tx:
+        return len(tx.docs(OUTBOX))
+
+
+def _wait_until_left(probe: SqliteStore, child: Any, target: int) -> None:
+    """Until at most ``target`` events are left to send (or 30 s, or the relay ended)."""
+    deadline = time.monotonic() + 30
+    while child.is_alive() and time.monotonic() < deadline and _left(probe) > target:
+        time.sleep(0.002)
+
+
 @pytest.mark.slow
 def test_a_killed_relay_loses_and_doubles_nothing(tmp_path: Path) -> None:
     _sink("OF_PROBE", "ofprobe").close()  # NATS must be up (skips, or fails under CI)
@@ -56,17 +69,20 @@ def test_a_killed_relay_loses_and_doubles_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261202)
     ctx = mp.get_context("fork")
     left: list[int] = []
-    for _ in range(KILLS):
+    probe = SqliteStore(path)
+    for i in range(KILLS):
         child = ctx.Process(target=_relay, args=(path, stream, prefix), daemon=True)
         child.start()
-        time.sleep(rng.uniform(0.02, 0.2))
+        # killed once it has worked through its share of the outbox (a fixed delay
+        # found the whole outbox sent on a fast machine), then anywhere in the batch
+        # it was publishing
+        _wait_until_left(probe, child, total - (i + 1) * total // (KILLS + 1))
+        time.sleep(rng.uniform(0, 0.02))
         assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
         child.join()
-        probe = SqliteStore(path)
-        with probe.transaction() as tx:
-            left.append(len(tx.docs(OUTBOX)))
-        probe.close()
+        left.append(_left(probe))
+    probe.close()
     # the kills fell while there was work: some mid-way, the outbox shrinking
     assert sum(0 < n < total for n in left) >= 3, left
     _relay(path, stream, prefix)  # the last one runs to the end
