@@ -1,9 +1,9 @@
 """Random bytes for ids, tokens and nonces, cut from pooled ``os.urandom`` reads.
 
 Every new order draws an id and a query token, and every audit entry a nonce: one
-``os.urandom`` (a system call) each was ~2% of a plant's year. The bytes are the kernel's
-CSPRNG output either way; a pool is per thread, and a forked child starts a fresh one,
-so parent and child never hand out the same bytes.
+``os.urandom`` (a system call) each was ~1.6% of ``bench_year.py`` (py-spy). The bytes
+are the kernel's CSPRNG output either way; a pool is per thread, and a forked child
+starts a fresh one, so parent and child never hand out the same bytes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ os.register_at_fork(after_in_child=_reset)
 
 
 def random_bytes(size: int) -> bytes:
-    """``size`` (at most 4,096) random bytes, each handed out once."""
+    """``size`` random bytes, each handed out once (more than a pool's 4,096 at once
+    are read on their own)."""
     pool = _pool
     pos = pool.pos
     if pos + size > len(pool.buf):

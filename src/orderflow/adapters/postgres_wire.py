@@ -102,9 +102,9 @@ class AheadLookup:
         take(res)
 
     def _check(self, res: Any, what: str, key: str, ok: Any = None) -> None:
-        """Raise the server's refusal in ``res`` (status other than ``ok``, by default
-        a command's) as a store error; the transaction is over."""
-        if res.status != (ok or self._driver.pq.ExecStatus.COMMAND_OK):
+        """Raise the server's refusal in ``res`` (status other than ``ok``; ``None``: a
+        command's) as a store error; the transaction is over."""
+        if res.status != (self._driver.pq.ExecStatus.COMMAND_OK if ok is None else ok):
             self._broken()
             refused = self._driver.errors.error_from_result(res, encoding="utf-8")
             raise _error(refused, what, key) from refused
