@@ -157,20 +157,27 @@ class _DocsByKind(dict[tuple[str, str], str]):
 class _MemoryTx:
     def __init__(self, store: MemoryStore) -> None:
         self._s = store
-        self._undo: list[Callable[[], None]] = []
+        # what undoes each write, newest last: (table, key, old value or _MISSING) for
+        # a table entry written, else a function (a closure per write cost more)
+        self._undo: list[tuple[dict[Any, Any], Any, Any] | Callable[[], None]] = []
 
     # --- undo helpers -----------------------------------------------------------------
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        old = table.get(key, _MISSING)
+        self._undo.append((table, key, table.get(key, _MISSING)))
         table[key] = value
-        if old is _MISSING:
-            self._undo.append(lambda: table.pop(key, None))
-        else:
-            self._undo.append(lambda: table.__setitem__(key, old))
 
     def rollback_to(self, mark: int) -> None:
-        while len(self._undo) > mark:
-            self._undo.pop()()
+        undo = self._undo
+        while len(undo) > mark:
+            step = undo.pop()
+            if type(step) is tuple:
+                table, key, old = step
+                if old is _MISSING:
+                    table.pop(key, None)
+                else:
+                    table[key] = old
+            else:
+                step()  # type: ignore[operator]
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -206,7 +213,10 @@ class _MemoryTx:
         if current is None or current.version != expected_version:
             raise ConcurrencyConflict(order.id, expected_version)
         self._set(self._s._orders, order.id, order)
-        self._index(order)
+        if (order.number, order.query_token_hash, order.erp_id) != (
+            current.number, current.query_token_hash, current.erp_id,
+        ):  # fmt: skip
+            self._index(order)  # most updates move the stage only
 
     # --- audit --------------------------------------------------------------------------
     def chain_head(self, chain: str) -> ChainHead | None:
