@@ -661,11 +661,24 @@ def test_a_lookup_sent_ahead_is_prepared_once_per_connection(
     assert rows == [("orderflow_ahead_idem", 3)]
 
 
+def _key_lookups() -> dict[str, str]:
+    from orderflow.adapters import postgres_sql
+    from orderflow.adapters.postgres_docs import _listing
+
+    named = ["_SELECT_TAKEN", "_SELECT_IDEM", "_SELECT_ORDER", "_SELECT_HEAD", "_SELECT_DOC",
+             "_SELECT_DOCS", "_LOCK_DOCS"]  # fmt: skip
+    found = {name: getattr(postgres_sql, name) for name in named}
+    found["listing"] = _listing("kind", "prefix/", None)[0]
+    found["listing window"] = _listing("kind", "prefix/", 10)[0]
+    for field in ("number", "erp_id", "query_token_hash"):  # as _PgTx._fetch_order_id asks
+        found[f"order by {field}"] = (
+            f"SELECT id FROM orders WHERE {field} = %s AND {field} <> '' LIMIT 1"
+        )
+    return found
+
+
 @pg
-@pytest.mark.parametrize(
-    "name", ["_SELECT_TAKEN", "_SELECT_IDEM", "_SELECT_ORDER", "_SELECT_HEAD", "_SELECT_DOC",
-             "_SELECT_DOCS", "_LOCK_DOCS"],
-)  # fmt: skip
+@pytest.mark.parametrize("name", sorted(_key_lookups()))
 def test_a_key_lookups_generic_plan_reads_an_index(
     pg_store: PostgresStore, postgres_url: str, name: str
 ) -> None:
@@ -675,7 +688,7 @@ def test_a_key_lookups_generic_plan_reads_an_index(
 
     from orderflow.adapters import postgres_sql
 
-    sql = postgres_sql._numbered(getattr(postgres_sql, name)).decode()
+    sql = postgres_sql._numbered(_key_lookups()[name]).decode()
     count = sql.count("$")
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'SET search_path = "{pg_store.schema}"')
