@@ -1,5 +1,6 @@
-"""The memory store's document listing (kept sorted between writes) lists what a plain
-scan of the documents would: after puts, deletes and rolled-back savepoints."""
+"""The memory store's document listing (kept sorted, and remembered, between writes)
+lists what a plain scan of the documents would: after puts, deletes and rolled-back
+savepoints, and after a caller changed a listing it was given."""
 
 from __future__ import annotations
 
@@ -48,3 +49,5 @@ def test_listing_matches_a_scan_of_the_documents(
                     expected = sorted((k, b) for k, b in docs.items() if k.startswith(prefix))
                     assert tx.docs(kind_, prefix) == expected
                     assert tx.docs(kind_, prefix, limit=1) == expected[:1]
+                    # a listing is the caller's: changing it changes no later one
+                    tx.docs(kind_, prefix).append(("~", "changed by a caller"))

@@ -117,6 +117,8 @@ class _DocsByKind(dict[tuple[str, str], str]):
         super().__init__()
         self.by_kind: dict[str, dict[str, str]] = {}
         self._sorted: dict[str, list[str]] = {}
+        # listings as last answered, per kind and prefix, until the kind is written
+        self._listed: dict[str, dict[str, list[tuple[str, str]]]] = {}
 
     def __setitem__(self, key: tuple[str, str], value: str) -> None:
         super().__setitem__(key, value)
@@ -124,17 +126,27 @@ class _DocsByKind(dict[tuple[str, str], str]):
         if key[1] not in filed:
             self._sorted.pop(key[0], None)
         filed[key[1]] = value
+        self._listed.pop(key[0], None)
 
     def pop(self, key: tuple[str, str], default: Any = None) -> Any:
         filed = self.by_kind.get(key[0], {})
         if key[1] in filed:
             del filed[key[1]]
             self._sorted.pop(key[0], None)
+            self._listed.pop(key[0], None)
         return super().pop(key, default)
 
     def listing(self, kind: str, prefix: str) -> list[tuple[str, str]]:
         """``(key, body)`` of the documents of ``kind`` whose key starts with ``prefix``,
-        in key order."""
+        in key order (a new list: the caller may keep or change it)."""
+        listed = self._listed.get(kind)
+        if listed is not None and prefix in listed:
+            return list(listed[prefix])
+        found = self._list(kind, prefix)
+        self._listed.setdefault(kind, {})[prefix] = found
+        return list(found)
+
+    def _list(self, kind: str, prefix: str) -> list[tuple[str, str]]:
         filed = self.by_kind.get(kind)
         if not filed:
             return []
