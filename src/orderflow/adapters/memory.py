@@ -243,14 +243,18 @@ class _MemoryTx:
             raise InputError(f"a leaf hash is {_LEAF} bytes (SHA-256), got {len(leaf)}")
         s._log.append(data)
         s._leaves += leaf
-        self._undo.append(s._log.pop)
-        self._undo.append(lambda: s._leaves.__delitem__(slice(-_LEAF, None)))
         self._set(s._heads, chain, ChainHead(seq, leaf))
         positions = s._chains.get(chain)
         if positions is None:
             positions = s._chains[chain] = array("q")
         positions.append(len(s._log) - 1)
-        self._undo.append(lambda: positions.__delitem__(-1))
+
+        def undo() -> None:
+            s._log.pop()
+            del s._leaves[-_LEAF:]
+            positions.pop()
+
+        self._undo.append(undo)
 
     # --- idempotency and documents ------------------------------------------------------
     def get_idempotent(self, key: str, *, lock_order: str | None = None) -> tuple[str, str] | None:
@@ -280,8 +284,10 @@ class _MemoryTx:
     def get_docs(
         self, kind: str, keys: Iterable[str], *, for_update: bool = False
     ) -> dict[str, str]:
-        docs = self._s._docs
-        return {k: docs[(kind, k)] for k in sorted(set(keys)) if (kind, k) in docs}
+        filed = self._s._docs.by_kind.get(kind)  # no (kind, key) tuple per key
+        if not filed:
+            return {}
+        return {k: filed[k] for k in sorted(set(keys)) if k in filed}
 
     def put_doc(self, kind: str, key: str, body: str) -> None:
         self._set(self._s._docs, (kind, key), body)
