@@ -32,7 +32,7 @@ _PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionar
 class AheadLookup:
     """The one question on a connection's wire, and what to do with its answer."""
 
-    __slots__ = ("_broken", "_conn", "_driver", "_sent")
+    __slots__ = ("_broken", "_conn", "_driver", "_prepared", "_sent")
 
     def __init__(
         self, conn: psycopg.Connection[Any], driver: Any, broken: Callable[[], None]
@@ -41,6 +41,7 @@ class AheadLookup:
         self._driver = driver  # the psycopg module (an optional extra)
         self._broken = broken  # a driver error ends the whole transaction
         self._sent: tuple[str, str, Callable[[Any], None]] | None = None
+        self._prepared = _PREPARED.setdefault(conn, set())  # looked up once a transaction
 
     @property
     def waiting(self) -> bool:
@@ -63,12 +64,11 @@ class AheadLookup:
         pg = self._conn.pgconn
         name, sql = statement
         try:
-            prepared = _PREPARED.setdefault(self._conn, set())
-            if name not in prepared:
+            if name not in self._prepared:
                 # once per connection, and blocking (libpq's PQprepare): a named statement
                 # outlives transactions, rolled back or not, until the connection closes
                 self._check(pg.prepare(name, sql), what, key)
-                prepared.add(name)
+                self._prepared.add(name)
             pg.send_query_prepared(name, params)
             if pg.flush():
                 self._wait(select.POLLOUT, pg.flush)
