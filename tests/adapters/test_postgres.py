@@ -658,7 +658,68 @@ def test_a_lookup_sent_ahead_is_prepared_once_per_connection(
             "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
             "WHERE starts_with(name, 'orderflow')"
         ).fetchall()
-    assert rows == [("orderflow_ahead_idem", 3)]
+    assert [(name.split("_")[:3], runs) for name, runs in rows] == [(["orderflow", "ahead", "idem"], 3)]
+
+
+@pg
+@pytest.mark.parametrize("undo", ["transaction", "savepoint", "raw sql"])
+def test_the_lookups_sent_ahead_outlive_psycopgs_deallocate_all(
+    pg_store_factory: Callable[..., PostgresStore], undo: str
+) -> None:
+    # once psycopg has prepared statements of its own on a connection (after a
+    # statement's fifth run), a ROLLBACK, a DROP or an ALTER it sees makes it send
+    # DEALLOCATE ALL, which drops the named lookups sent ahead as well
+    store = pg_store_factory(pool_size=1)
+
+    def ask(tx: Any, key: str) -> tuple[str, str] | None:
+        assert tx.get_doc("stock", "a") is None  # the transaction has begun
+        ahead = tx.ask_idempotent(key)
+        assert ahead is not None
+        return ahead()  # type: ignore[no-any-return]
+
+    for attempt in range(8):
+        with store.transaction() as tx:
+            assert ask(tx, f"k{attempt}") is None
+    with store.transaction() as tx:
+        tx.put_idempotent("done", "fp", "r")
+    if undo == "transaction":
+        with contextlib.suppress(RuntimeError), store.transaction() as tx:
+            tx.put_doc("t", "a", "1")
+            tx.flush()
+            raise RuntimeError("rolled back")
+    elif undo == "savepoint":
+        with store.transaction() as tx:
+            tx.put_doc("t", "a", "1")
+            with contextlib.suppress(RuntimeError), tx.savepoint():
+                tx.put_doc("t", "b", "2")
+                tx.flush()  # writes on both sides: the savepoint is on the server now
+                raise RuntimeError("rolled back to the savepoint")
+            assert ask(tx, "done") == ("fp", "r")
+    else:
+        store.execute_raw("DROP TABLE IF EXISTS no_such_table")
+    with store.transaction() as tx:
+        assert ask(tx, "done") == ("fp", "r")
+    with store.transaction() as tx:
+        assert tx.get_docs("t", ["a", "b"]) == ({"a": "1"} if undo == "savepoint" else {})
+
+
+@pg
+def test_a_lookup_dropped_behind_the_stores_back_is_a_conflict_then_prepared_again(
+    pg_store_factory: Callable[..., PostgresStore],
+) -> None:
+    store = pg_store_factory(pool_size=1)
+    with store.transaction() as tx:
+        tx.put_idempotent("k", "fp", "r")
+    for dropped in (False, True, False):
+        with contextlib.ExitStack() as stack:
+            if dropped:  # an integrator's session reset, say, on the pooled connection
+                stack.enter_context(pytest.raises(ConcurrencyConflict, match="prepared"))
+            with store.transaction() as tx:
+                assert tx.get_doc("stock", "a") is None
+                if dropped:
+                    tx._run("DEALLOCATE ALL")
+                ahead = tx.ask_idempotent("k")
+                assert ahead is not None and ahead() == ("fp", "r")
 
 
 def _key_lookups() -> dict[str, str]:

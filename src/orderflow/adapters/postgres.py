@@ -68,6 +68,7 @@ from orderflow.adapters.postgres_sql import (
     _lock_key,
 )
 from orderflow.adapters.postgres_tx import _PgTx
+from orderflow.adapters.postgres_wire import command, forget_prepared
 from orderflow.adapters.rows import (
     orders_from_rows,
     to_micros,
@@ -231,9 +232,7 @@ class PostgresStore(PgAuditLog):
     def _rollback(self, conn: psycopg.Connection[Any]) -> None:
         if conn.closed or conn.info.transaction_status == _IDLE:
             return
-        try:
-            conn.execute("ROLLBACK")
-        except self._driver.Error:
+        if not command(conn, self._driver, b"ROLLBACK"):
             conn.close()  # the pool drops it
 
     def register_plant_role(self, role: str, factory_id: str) -> None:
@@ -340,6 +339,7 @@ class PostgresStore(PgAuditLog):
         """Run raw SQL in this store's schema, autocommitted, outside orderflow's checks
         (tests use it to tamper with rows)."""
         with self._conns.borrow() as conn:
+            forget_prepared(conn)  # psycopg may answer it with DEALLOCATE ALL
             try:
                 conn.execute(sql, params)
             except self._driver.Error as exc:

@@ -33,7 +33,7 @@ from orderflow.adapters.postgres_sql import (
     _columns,
     _error,
 )
-from orderflow.adapters.postgres_wire import AheadLookup, text_row
+from orderflow.adapters.postgres_wire import AheadLookup, command, text_row
 from orderflow.adapters.rows import order_from_row, order_to_row, state_row
 from orderflow.adapters.writebehind import Slice, TxCache
 from orderflow.audit import ChainHead
@@ -116,8 +116,17 @@ class _PgTx(PgDocs):
         return cursors
 
     def _exec(self, sql: str) -> None:
-        if not self._broken:  # after a failure the whole transaction rolls back anyway
+        if self._broken:  # after a failure the whole transaction rolls back anyway
+            return
+        if not sql.startswith("ROLLBACK"):
             self._run(sql, (), "handling a savepoint")
+            return
+        if self._ahead.waiting:
+            self._ahead.settle()
+        # by hand: psycopg would answer it with DEALLOCATE ALL (postgres_wire)
+        if not command(self._c, self._store._driver, sql.encode()):
+            self._broken = True
+            raise StoreError("PostgreSQL failed while rolling back to a savepoint")
 
     def commit(self) -> None:
         """Write the queue and commit, in one round trip when every updated row is locked."""

@@ -8,25 +8,55 @@ the answer later, so the call's own work overlaps the round trip. One question i
 the wire at a time; the transaction reads it before any other use of the connection
 and before the savepoint it was sent in ends
 (:class:`~orderflow.adapters.postgres_tx._PgTx`).
+
+psycopg answers a ``ROLLBACK``, ``DROP`` or ``ALTER`` it runs, on a connection where it
+has prepared statements of its own, with ``DEALLOCATE ALL``, which drops these too. So
+the store rolls back by hand (:func:`command`), forgets a connection's statements when
+it runs raw SQL on it (:func:`forget_prepared`), prepares under a fresh name after that,
+and turns a statement found missing anyway into a retryable
+:class:`~orderflow.exceptions.ConcurrencyConflict`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import select
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from orderflow.adapters.postgres_sql import _error
+from orderflow.exceptions import ConcurrencyConflict
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["AheadLookup"]
+__all__ = ["AheadLookup", "command", "forget_prepared"]
 
-_PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
-"""The statements prepared on each open connection (a closed one drops out)."""
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[bytes, bytes]] = weakref.WeakKeyDictionary()
+"""The statements prepared on each open connection (a closed one drops out): each
+statement's name, and the name it has on the server."""
+_SERVER_NAMES = itertools.count()
+_MISSING_STATEMENT = "26000"  # invalid_sql_statement_name
+
+
+def forget_prepared(conn: Any) -> None:
+    """Prepare the lookups again on ``conn`` (under new names: the old ones may or may
+    not be there): raw SQL was run on it, which psycopg may answer with ``DEALLOCATE
+    ALL``."""
+    _PREPARED.get(conn, {}).clear()
+
+
+def command(conn: Any, driver: Any, sql: bytes) -> bool:
+    """Run the parameterless ``sql`` (``ROLLBACK``, ``ROLLBACK TO SAVEPOINT ...``) on
+    libpq, where psycopg does not see it (it would deallocate every prepared statement);
+    whether the server accepted it (a driver error is ``False`` too)."""
+    try:
+        res = conn.pgconn.exec_(sql)
+    except driver.Error:
+        return False
+    return bool(res.status == driver.pq.ExecStatus.COMMAND_OK)
 
 
 class AheadLookup:
@@ -41,7 +71,7 @@ class AheadLookup:
         self._driver = driver  # the psycopg module (an optional extra)
         self._broken = broken  # a driver error ends the whole transaction
         self._sent: tuple[str, str, Callable[[Any], None]] | None = None
-        self._prepared = _PREPARED.setdefault(conn, set())  # looked up once a transaction
+        self._prepared = _PREPARED.setdefault(conn, {})  # looked up once a transaction
 
     @property
     def waiting(self) -> bool:
@@ -64,12 +94,14 @@ class AheadLookup:
         pg = self._conn.pgconn
         name, sql = statement
         try:
-            if name not in self._prepared:
+            server_name = self._prepared.get(name)
+            if server_name is None:
                 # once per connection, and blocking (libpq's PQprepare): a named statement
                 # outlives transactions, rolled back or not, until the connection closes
-                self._check(pg.prepare(name, sql), what, key)
-                self._prepared.add(name)
-            pg.send_query_prepared(name, params)
+                server_name = b"%s_%d" % (name, next(_SERVER_NAMES))
+                self._check(pg.prepare(server_name, sql), what, key)
+                self._prepared[name] = server_name
+            pg.send_query_prepared(server_name, params)
             if pg.flush():
                 self._wait(select.POLLOUT, pg.flush)
         except self._driver.Error as exc:
@@ -107,6 +139,12 @@ class AheadLookup:
         if res.status != (self._driver.pq.ExecStatus.COMMAND_OK if ok is None else ok):
             self._broken()
             refused = self._driver.errors.error_from_result(res, encoding="utf-8")
+            if getattr(refused, "sqlstate", None) == _MISSING_STATEMENT:
+                # deallocated behind our back: prepare again when the caller retries
+                self._prepared.clear()
+                raise ConcurrencyConflict(
+                    key, -1, f"a prepared statement was dropped while {what}"
+                ) from refused
             raise _error(refused, what, key) from refused
 
     def drain(self) -> None:
