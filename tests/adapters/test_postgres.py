@@ -658,7 +658,8 @@ def test_a_lookup_sent_ahead_is_prepared_once_per_connection(
             "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
             "WHERE starts_with(name, 'orderflow')"
         ).fetchall()
-    assert [(name.split("_")[:3], runs) for name, runs in rows] == [(["orderflow", "ahead", "idem"], 3)]
+    named = [(name.split("_")[:3], runs) for name, runs in rows]
+    assert named == [(["orderflow", "ahead", "idem"], 3)]
 
 
 @pg
@@ -720,6 +721,43 @@ def test_a_lookup_dropped_behind_the_stores_back_is_a_conflict_then_prepared_aga
                     tx._run("DEALLOCATE ALL")
                 ahead = tx.ask_idempotent("k")
                 assert ahead is not None and ahead() == ("fp", "r")
+
+
+@pg
+def test_a_submission_in_its_own_transaction_waits_for_three_round_trips(
+    pg_store_factory: Callable[..., PostgresStore],
+) -> None:
+    # the key's lookup (with BEGIN); the day's counter locked with the facts' reads; the
+    # commit. The new-order check is sent ahead and read when the call's savepoint ends.
+    import tempfile
+
+    from psycopg import pq
+
+    from orderflow.clock import FrozenClock
+    from orderflow.service import OrderService
+    from orderflow.testing.contracts import START, draft, seeded_service
+
+    seeded_service(pg_store_factory()).submit(draft(100), actor="s")  # the index backfilled
+    store = pg_store_factory(pool_size=1)
+    svc = OrderService(store, clock=FrozenClock(START))
+    svc.submit(draft(100), actor="s", idempotency_key="warm")  # master data now cached
+    conn = store._conns.get()  # the pool's only connection
+    store._conns.put(conn)
+    with tempfile.TemporaryFile("w+") as trace:
+        conn.pgconn.trace(trace.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            order = svc.submit(draft(100), actor="s", idempotency_key="traced").order
+        finally:
+            conn.pgconn.untrace()
+        trace.seek(0)
+        lines = trace.read().splitlines()
+    answers = [i for i, line in enumerate(lines) if "\tReadyForQuery" in line]
+    assert len(answers) == 4  # three waited for, one sent ahead
+    counter = next(i for i, line in enumerate(lines) if "'counter'" in line)
+    exposure = next(i for i, line in enumerate(lines) if "'exposure'" in line)
+    assert not any(counter < i < exposure for i in answers)  # one round trip
+    assert svc.get(order.id) == order
 
 
 def _key_lookups() -> dict[str, str]:

@@ -74,9 +74,13 @@ class OrderDraft:
     """A caller-chosen order id (e.g. derived from the ERP key); ``None``: a fresh one."""
 
 
-def _next_number(rt: Runtime, tx: StoreTx, now: dt.datetime) -> OrderNumber:
-    day = rt.local_date(now)
-    key = f"{rt.number_prefix}{day:%Y%m%d}"
+def _counter(rt: Runtime, day: dt.date) -> str:
+    """The key of the number counter of ``day`` (one per number prefix: per plant)."""
+    return f"{rt.number_prefix}{day:%Y%m%d}"
+
+
+def _next_number(rt: Runtime, tx: StoreTx, day: dt.date) -> OrderNumber:
+    key = _counter(rt, day)
     seq = int(tx.get_doc(records.COUNTER, key, for_update=True) or 0) + 1
     tx.put_doc(records.COUNTER, key, str(seq))
     return OrderNumber(rt.number_prefix, day, seq)
@@ -110,8 +114,13 @@ def submit(
         now = rt.now()
         policy = rt.policy
         _refuse_duplicates(tx, draft)
+        today = rt.local_date(now)
+        plan = rt.facts.plan(tx, draft.customer_id, draft.factory_id, draft.lines, _R2_FACTS)
+        # the day's counter is locked with the facts' reads (one round trip on a server)
+        counter = None if draft.number else {records.COUNTER: [_counter(rt, today)]}
+        tx.prefetch(plan.wanted, plan.listings, counter)
         order, token = new_order(
-            number=draft.number or _next_number(rt, tx, now),
+            number=draft.number or _next_number(rt, tx, today),
             customer_id=draft.customer_id,
             lines=draft.lines,
             requested_date=draft.requested_date,
@@ -124,7 +133,7 @@ def submit(
             order_id=draft.order_id,
             deadline=stage_deadline(policy, initial, now),
         )
-        facts = rt.facts.gather(tx, order, rt.local_date(now), _R2_FACTS)
+        facts = rt.facts.gather(tx, order, today, _R2_FACTS, plan=plan)
         checks = tuple(check(order, facts, policy) for check in _R2_CHECKS)
         tx.insert_order(order)
         context = dict(caller_context)

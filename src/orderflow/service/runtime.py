@@ -200,25 +200,28 @@ class Runtime:
         another actor, under the same key are :class:`~orderflow.IdempotencyConflict`:
         a replay never hands one actor what another was given.
         """
+        # in a caller's batch this call is a savepoint; in a transaction of its own, its
+        # body runs in one: either way a store with a server may send a check ahead (is a
+        # new order's number free?) and read its answer when the savepoint ends, so that
+        # the round trip overlaps the call's work
+        nested = self.store.in_transaction()
         if key is None:
             with self.store.transaction() as tx:
-                result = body(tx)
+                result = body(tx) if nested else _in_savepoint(tx, body)
             self.committed()
             return result
         print_ = fingerprint(op, args)
         if actor is not None:
             print_ += "|by:" + actor_key(actor)
-        # in a caller's batch this call is a savepoint, and a store with a server may look
-        # the key up while the call runs (its round trip overlaps the work)
-        nested = self.store.in_transaction()
         try:
             with self.store.transaction() as tx:
+                # and in a caller's batch, the key's lookup may overlap the work too
                 answer = tx.ask_idempotent(key, lock_order=lock_order) if nested else None
                 if answer is None:
                     stored = tx.get_idempotent(key, lock_order=lock_order)
                     if stored is not None:
                         return self._replayed(tx, key, print_, stored, result_type)
-                    result = body(tx)
+                    result = body(tx) if nested else _in_savepoint(tx, body)
                 else:
                     result = _ahead(tx, answer, body)
                 tx.put_idempotent(key, print_, encode_result(result))
@@ -263,6 +266,12 @@ class Runtime:
             every_entries=policy.checkpoint_every_entries,
             every_seconds=policy.checkpoint_every_seconds,
         )
+
+
+def _in_savepoint(tx: StoreTx, body: Callable[[StoreTx], T]) -> T:
+    """``body`` in a savepoint of ``tx``."""
+    with tx.savepoint():
+        return body(tx)
 
 
 def _ahead(

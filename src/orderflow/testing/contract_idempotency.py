@@ -121,6 +121,11 @@ class IdempotencyContract:
         first = svc.submit(draft(), actor="s").order
         taken = first.number.rsplit("-", 1)[0] + "-2"  # the number minted next
         imported = svc.submit(attrs.evolve(draft(), number=taken), actor="s").order
+        size = store.audit_size()
+        for key in ("m-0", None):  # a call in a transaction of its own fails the same way
+            with pytest.raises(ConcurrencyConflict, match=f"order {taken} already exists"):
+                svc.submit(draft(), actor="s", idempotency_key=key)
+        assert store.audit_size() == size
         with store.transaction():
             with pytest.raises(ConcurrencyConflict, match=f"order {taken} already exists"):
                 svc.submit(draft(), actor="s", idempotency_key="m-1")
