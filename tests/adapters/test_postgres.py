@@ -585,6 +585,22 @@ def _backend_pids(store: PostgresStore) -> set[int]:
 
 
 @pg
+def test_a_read_beside_a_transaction_holding_the_only_connection_fails_at_once(
+    pg_store_factory: Factory,
+) -> None:
+    store = pg_store_factory(pool_size=1, pool_timeout=20)
+    started = time.monotonic()
+    with store.transaction() as tx:
+        tx.put_doc("t", "a", "1")
+        with pytest.raises(StoreError, match="raise pool_size above 1"):
+            store.audit_size()  # its own connection: none is left, and none will be
+    assert time.monotonic() - started < 5  # not the pool's 20 s
+    assert store.audit_size() == 0  # the connection went back: the store goes on
+    with store.transaction() as tx:
+        assert tx.get_doc("t", "a") == "1"
+
+
+@pg
 def test_a_forked_child_leaves_the_parents_connections_alone(pg_store: PostgresStore) -> None:
     with pg_store.transaction() as tx:
         tx.put_doc("k", "parent", "1")

@@ -53,6 +53,7 @@ class Connections:
         self._forked: list[Any] = []  # a parent's pools, kept open in a fork child
         self._closed = False
         self._lock = threading.Lock()
+        self._held = threading.local()  # connections the calling thread holds
 
     def _kwargs(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class Connections:
             if self.pool is not None and self._pid != os.getpid():
                 self._forked.append(self.pool)
                 self.pool = None
+                self._held = threading.local()  # the parent's, not this process's
             if self.pool is None:
                 from psycopg_pool import ConnectionPool
 
@@ -103,8 +105,18 @@ class Connections:
         """A pooled connection (give it back with :meth:`put`)."""
         from psycopg_pool import PoolTimeout
 
+        pool = self._pool()
+        held = getattr(self._held, "n", 0)
+        if held >= self._size:
+            # waiting could only time out: nobody else will give one back
+            raise StoreError(
+                f"this thread already holds all {self._size} PostgreSQL connection(s) of "
+                "the pool (a read beside its own open transaction needs one more); "
+                f"raise pool_size above {self._size}"
+            )
         try:
-            conn: psycopg.Connection[Any] = self._pool().getconn()
+            conn: psycopg.Connection[Any] = pool.getconn()
+            self._held.n = held + 1
             return conn
         except PoolTimeout as exc:
             raise StoreError(
@@ -115,6 +127,7 @@ class Connections:
 
     def put(self, conn: psycopg.Connection[Any]) -> None:
         """Give a connection from :meth:`get` back (closed if its pool is gone)."""
+        self._held.n = max(getattr(self._held, "n", 0) - 1, 0)
         pool = self.pool
         if pool is not None and self._pid == os.getpid() and not pool.closed:
             pool.putconn(conn)
