@@ -154,7 +154,8 @@ def submit(
         args.pop("order_id", None)  # fingerprints of drafts without an id stay as they were
     if caller_context:
         args["ctx"] = caller_context
-    return rt.once(idempotency_key, "submit", args, body, Submission, actor=actor)
+    return rt.once(idempotency_key, "submit", args, body, Submission, actor=actor,
+                   checks_ahead=True)  # fmt: skip
 
 
 _DRAFT_FIELDS = tuple(f.name for f in attrs.fields(OrderDraft))

@@ -187,27 +187,32 @@ class Runtime:
         *,
         actor: ActorLike | None = None,
         lock_order: str | None = None,
+        checks_ahead: bool = False,
     ) -> T:
         """Run ``body`` in one transaction, at most once per idempotency ``key``.
 
         ``lock_order``: the order ``body`` loads for update first; a store with a server
         locks it while it looks the key up (one round trip instead of two). Inside a
         caller's transaction, a store with a server may look the key up while ``body``
-        runs (in a savepoint, rolled back if the key was taken).
+        runs (in a savepoint, rolled back if the key was taken). ``checks_ahead``: ``body``
+        asks the store a question it may answer later (is a new order's number free?):
+        in a transaction of its own, ``body`` runs in a savepoint too, before whose end the
+        store reads the answer.
 
         A retry with the same key, arguments and ``actor`` returns the stored result
         (read back through the converter, equal to the first); other arguments, or
         another actor, under the same key are :class:`~orderflow.IdempotencyConflict`:
         a replay never hands one actor what another was given.
         """
-        # in a caller's batch this call is a savepoint; in a transaction of its own, its
-        # body runs in one: either way a store with a server may send a check ahead (is a
-        # new order's number free?) and read its answer when the savepoint ends, so that
-        # the round trip overlaps the call's work
+        # in a caller's batch this call is a savepoint; in a transaction of its own, a body
+        # with checks_ahead runs in one: either way a store with a server may send its
+        # check ahead and read the answer when the savepoint ends (the round trip overlaps
+        # the call's work)
         nested = self.store.in_transaction()
+        own_savepoint = checks_ahead and not nested
         if key is None:
             with self.store.transaction() as tx:
-                result = body(tx) if nested else _in_savepoint(tx, body)
+                result = _in_savepoint(tx, body) if own_savepoint else body(tx)
             self.committed()
             return result
         print_ = fingerprint(op, args)
@@ -221,7 +226,7 @@ class Runtime:
                     stored = tx.get_idempotent(key, lock_order=lock_order)
                     if stored is not None:
                         return self._replayed(tx, key, print_, stored, result_type)
-                    result = body(tx) if nested else _in_savepoint(tx, body)
+                    result = _in_savepoint(tx, body) if own_savepoint else body(tx)
                 else:
                     result = _ahead(tx, answer, body)
                 tx.put_idempotent(key, print_, encode_result(result))
