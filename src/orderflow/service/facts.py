@@ -64,29 +64,19 @@ def _locked(
     return out
 
 
+@attrs.define(slots=True)
 class FactsPlan:
     """What a gather reads for one order: the master data already read (customer,
     products, their components, the factory's warehouse) and the documents and listings
     still to read, which :meth:`StoreFacts.plan`'s caller may prefetch with locks of its
     own (a submission's order-number counter) before the order exists."""
 
-    __slots__ = ("base", "components", "listings", "products", "wanted", "warehouse")
-
-    def __init__(
-        self,
-        base: Customer | None,
-        products: dict[str, Product],
-        components: set[str],
-        warehouse: str,
-        wanted: dict[str, list[str]],
-        listings: list[tuple[str, str]],
-    ) -> None:
-        self.base = base
-        self.products = products
-        self.components = components
-        self.warehouse = warehouse
-        self.wanted = wanted
-        self.listings = listings
+    base: Customer | None
+    products: dict[str, Product]
+    components: set[str]
+    warehouse: str
+    wanted: dict[str, list[str]]
+    listings: list[tuple[str, str]]
 
 
 class StoreFacts:
