@@ -10,7 +10,15 @@ import pendulum
 
 from orderflow.exceptions import InputError
 
-__all__ = ["Clock", "FrozenClock", "SystemClock", "check_timezone", "from_micros", "to_micros"]
+__all__ = [
+    "Clock",
+    "FrozenClock",
+    "SystemClock",
+    "check_timezone",
+    "from_micros",
+    "local_day",
+    "to_micros",
+]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
@@ -26,6 +34,34 @@ def to_micros(value: dt.datetime) -> int:
 def from_micros(value: int) -> dt.datetime:
     """The UTC instant ``value`` microseconds after the epoch."""
     return _EPOCH + dt.timedelta(microseconds=value)
+
+
+_DAY_US = 86_400_000_000
+
+
+def local_day(us: int, zone: dt.tzinfo) -> tuple[dt.date, int, int]:
+    """The calendar date in ``zone`` of the instant ``us`` (microseconds since the
+    epoch), and the span ``[start, end)`` of instants (microseconds) on that date, for a
+    caller to answer later instants from. The span is exact or the instant alone: a day
+    that is not 24 hours long (a clock change) or whose midnights do not check out is
+    not spanned."""
+    day = (_EPOCH + dt.timedelta(microseconds=us)).astimezone(zone).date()
+    start = to_micros(dt.datetime.combine(day, dt.time(), zone))
+    end = start + _DAY_US
+
+    def date_at(at: int) -> dt.date:
+        return (_EPOCH + dt.timedelta(microseconds=at)).astimezone(zone).date()
+
+    if (
+        start <= us < end
+        and to_micros(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)) == end
+        and date_at(start) == day
+        and date_at(start - 1) != day
+        and date_at(end - 1) == day
+        and date_at(end) != day
+    ):
+        return day, start, end
+    return day, us, us + 1
 
 
 def check_timezone(name: str) -> str:
@@ -57,6 +93,8 @@ class SystemClock:
 
 
 def _aware_utc(instant: dt.datetime) -> dt.datetime:
+    if type(instant) is dt.datetime and instant.tzinfo is dt.UTC:
+        return instant  # already what this returns (a replay sets the clock at every step)
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InputError(f"clock instants must be timezone-aware, got {instant!r}")
     u = dt.datetime.astimezone(instant, dt.UTC)

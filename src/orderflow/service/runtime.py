@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from orderflow.audit import AuditEntry, EntryType, encode, leaf_hash, next_entry
-from orderflow.clock import Clock, SystemClock, from_micros, to_micros
+from orderflow.clock import Clock, SystemClock, from_micros, local_day, to_micros
 from orderflow.domain import Order
 from orderflow.exceptions import IdempotencyConflict, InputError, NotFound, StoreError
 from orderflow.geo.access import DEFAULT_POLICY, AccessPolicy, Actor
@@ -82,6 +82,7 @@ class Runtime:
         }
         self.checkpointer = Checkpointer(store)
         self._last_local: tuple[dt.datetime | None, str, dt.date] = (None, "", dt.date.min)
+        self._local_span: tuple[int, int, str, dt.date] = (0, 0, "", dt.date.min)
         self.risk = RiskSources(store)
         """Where the delivery-risk rules read their inputs (R13); replaceable."""
 
@@ -96,8 +97,13 @@ class Runtime:
         last = self._last_local
         if last[0] == instant and last[1] == timezone:  # an operation asks several times
             return last[2]
-        zone = zoneinfo.ZoneInfo(timezone)  # cached by zoneinfo
-        day = dt.datetime.fromtimestamp(to_micros(instant) / 1e6, zone).date()
+        us = to_micros(instant)
+        span = self._local_span
+        if span[0] <= us < span[1] and span[2] == timezone:  # the same day: a replay's case
+            day = span[3]
+        else:
+            day, start, end = local_day(us, zoneinfo.ZoneInfo(timezone))  # zoneinfo caches
+            self._local_span = (start, end, timezone, day)
         self._last_local = (instant, timezone, day)
         return day
 
