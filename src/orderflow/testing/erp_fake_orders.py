@@ -97,6 +97,12 @@ class _Orders:
         order_id = self.store.by_erp_id.get(erp_id)
         return None if order_id is None else self.store.orders[order_id]
 
+    def _order(self, order_id: str) -> Order:
+        order = self.store.orders.get(order_id)
+        if order is None:
+            raise NotFound("order", order_id)
+        return order
+
     def _replay(self, key: str, request: object) -> Order | None:
         seen = self.store.idempotency.get(key)
         if seen is None:
@@ -152,9 +158,7 @@ class _Orders:
         replay = self._replay(idempotency_key, request)
         if replay is not None:
             return replay
-        order = self.store.orders.get(order_id)
-        if order is None:
-            raise NotFound("order", order_id)
+        order = self._order(order_id)
         if order.version != expected_version:
             raise ConcurrencyConflict(order_id, expected_version)
         if order.stage in self.store.frozen_stages:
@@ -227,9 +231,7 @@ class _Orders:
         replay = self._replay(idempotency_key, request)
         if replay is not None:
             return replay
-        order = self.store.orders.get(order_id)
-        if order is None:
-            raise NotFound("order", order_id)
+        order = self._order(order_id)
         if order.stage not in sources:
             raise InvalidTransition(order_id, order.stage, event, ())
         if not reason.strip():
