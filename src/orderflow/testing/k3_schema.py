@@ -38,6 +38,11 @@ def _money() -> sa.types.TypeEngine[Any]:
     return sa.Numeric(28, 10).with_variant(_DecimalText(), "sqlite")
 
 
+def _key(name: str, kind: Any = sa.Integer) -> sa.Column[Any]:
+    """A part of a table's primary key, numbered by K3 itself (never by the database)."""
+    return sa.Column(name, kind, primary_key=True, autoincrement=False)
+
+
 def _flag(name: str, default: int = 0, *, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.SmallInteger, nullable=nullable, server_default=str(default))
 
@@ -54,14 +59,14 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
     sa.Table(
         "t_Organization",
         md,
-        sa.Column("FItemID", sa.Integer, primary_key=True, autoincrement=False),
+        _key("FItemID"),
         sa.Column("FNumber", sa.String(80), nullable=False),
         sa.Column("FName", sa.String(255), nullable=False),
     )
     sa.Table(
         "t_ICItem",
         md,
-        sa.Column("FItemID", sa.Integer, primary_key=True, autoincrement=False),
+        _key("FItemID"),
         sa.Column("FNumber", sa.String(80), nullable=False),
         sa.Column("FName", sa.String(255), nullable=False),
         sa.Column("FModel", sa.String(255)),
@@ -70,7 +75,7 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
     sa.Table(
         "SEOrder",
         md,
-        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
+        _key("FInterID"),
         sa.Column("FBillNo", sa.String(50), nullable=False),
         _flag("FTranType", 81),
         sa.Column("FDate", sa.DateTime),
@@ -87,8 +92,8 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
     sa.Table(
         "SEOrderEntry",
         md,
-        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("FEntryID", sa.Integer, primary_key=True, autoincrement=False),
+        _key("FInterID"),
+        _key("FEntryID"),
         sa.Column("FItemID", sa.Integer),
         sa.Column("FQty", _money()),
         sa.Column("FAuxQty", _money()),
@@ -105,8 +110,8 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
     sa.Table(
         "ICInventory",
         md,
-        sa.Column("FItemID", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("FStockID", sa.Integer, primary_key=True, autoincrement=False),
+        _key("FItemID"),
+        _key("FStockID"),
         sa.Column("FStockPlaceID", sa.Integer, primary_key=True, server_default="0"),
         sa.Column("FBatchNo", sa.String(50), primary_key=True, server_default=""),
         sa.Column("FQty", _money()),
@@ -114,9 +119,9 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
     sa.Table(
         "t_LockStock",
         md,
-        sa.Column("FTranType", sa.SmallInteger, primary_key=True, autoincrement=False),
-        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("FEntryID", sa.Integer, primary_key=True, autoincrement=False),
+        _key("FTranType", sa.SmallInteger),
+        _key("FInterID"),
+        _key("FEntryID"),
         sa.Column("FItemID", sa.Integer),
         sa.Column("FStockID", sa.Integer),
         sa.Column("FQty", _money()),
@@ -124,7 +129,7 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
     sa.Table(
         "ICStockBill",
         md,
-        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
+        _key("FInterID"),
         sa.Column("FBillNo", sa.String(50), nullable=False),
         sa.Column("FDate", sa.DateTime),
         sa.Column("FTranType", sa.SmallInteger),
@@ -135,8 +140,8 @@ def k3_metadata(schema: str | None = None) -> sa.MetaData:
     sa.Table(
         "ICStockBillEntry",
         md,
-        sa.Column("FInterID", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("FEntryID", sa.Integer, primary_key=True, autoincrement=False),
+        _key("FInterID"),
+        _key("FEntryID"),
         sa.Column("FItemID", sa.Integer),
         sa.Column("FQty", _money()),
         sa.Column("FDCStockID", sa.Integer),
