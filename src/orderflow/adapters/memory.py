@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from orderflow.adapters.undo import MISSING, UndoStep, undo_to
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
 from orderflow.exceptions import ConcurrencyConflict, InputError, UnreadableRow
 
 __all__ = ["MemoryStore"]
 
-_MISSING = object()
 _LEAF = 32  # bytes of a leaf hash (SHA-256)
 
 
@@ -169,27 +169,15 @@ class _DocsByKind(dict[tuple[str, str], str]):
 class _MemoryTx:
     def __init__(self, store: MemoryStore) -> None:
         self._s = store
-        # what undoes each write, newest last: (table, key, old value or _MISSING) for
-        # a table entry written, else a function (a closure per write cost more)
-        self._undo: list[tuple[dict[Any, Any], Any, Any] | Callable[[], None]] = []
+        self._undo: list[UndoStep] = []  # orderflow.adapters.undo
 
     # --- undo helpers -----------------------------------------------------------------
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        self._undo.append((table, key, table.get(key, _MISSING)))
+        self._undo.append((table, key, table.get(key, MISSING)))
         table[key] = value
 
     def rollback_to(self, mark: int) -> None:
-        undo = self._undo
-        while len(undo) > mark:
-            step = undo.pop()
-            if type(step) is tuple:
-                table, key, old = step
-                if old is _MISSING:
-                    table.pop(key, None)
-                else:
-                    table[key] = old
-            else:
-                step()  # type: ignore[operator]
+        undo_to(self._undo, mark)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

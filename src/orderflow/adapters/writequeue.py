@@ -11,12 +11,13 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
+from orderflow.adapters.undo import MISSING, UndoStep, undo_to
 from orderflow.audit import ChainHead
 from orderflow.domain.order import Order
 
 __all__ = ["QueuedTx", "Scope", "Slice", "TxCache"]
 
-_MISS = object()
+_MISS = MISSING  # also a cache's "not looked up yet" (writebehind)
 
 
 class TxCache:
@@ -120,7 +121,7 @@ class QueuedTx:
         self._levels: list[_Level] = []
         # (table, key, previous value or _MISS) for every cache entry written, so a
         # savepoint rollback restores the values its writes replaced
-        self._undo: list[tuple[dict[Any, Any], Any, Any]] = []
+        self._undo: list[UndoStep] = []
 
     def _write(self, part: Slice) -> None:
         """Write one savepoint's share of the queue."""
@@ -158,13 +159,7 @@ class QueuedTx:
         if level.materialized:
             self._exec(f"ROLLBACK TO SAVEPOINT {level.name}")
             self._exec(f"RELEASE SAVEPOINT {level.name}")
-        undo = self._undo
-        while len(undo) > level.undo_mark:
-            table, key, old = undo.pop()
-            if old is _MISS:
-                table.pop(key, None)
-            else:
-                table[key] = old
+        undo_to(self._undo, level.undo_mark)
         # listings are rebuilt from the database (after a flush) when next asked for
         self._lists.clear()
         self._cache.list_kinds.clear()
