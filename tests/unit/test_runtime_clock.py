@@ -36,3 +36,12 @@ def test_now_is_a_stdlib_utc_datetime(instant: dt.datetime) -> None:
     assert type(now) is dt.datetime
     assert now.tzinfo is dt.UTC
     assert now == _AT
+
+
+def test_a_naive_clock_instant_is_refused_with_the_fix() -> None:
+    from orderflow.clock import as_utc
+    from orderflow.exceptions import InputError
+
+    with pytest.raises(InputError, match="timezone-aware"):
+        OrderService(MemoryStore(), clock=_Clock(_AT.replace(tzinfo=None))).runtime.now()
+    assert as_utc(_AT) is _AT  # already a stdlib UTC instant: kept as it is

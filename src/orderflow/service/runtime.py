@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from orderflow.audit import AuditEntry, EntryType, encode, leaf_hash, next_entry
-from orderflow.clock import Clock, SystemClock, from_micros, local_day, to_micros
+from orderflow.clock import Clock, SystemClock, as_utc, local_day, to_micros
 from orderflow.domain import Order
 from orderflow.exceptions import IdempotencyConflict, InputError, NotFound, StoreError
 from orderflow.geo.access import DEFAULT_POLICY, AccessPolicy, Actor
@@ -81,8 +81,10 @@ class Runtime:
             for s in t.source
         }
         self.checkpointer = Checkpointer(store)
-        self._last_local: tuple[dt.datetime | None, str, dt.date] = (None, "", dt.date.min)
-        self._local_span: tuple[int, int, str, dt.date] = (0, 0, "", dt.date.min)
+        # the last instant local_date answered, its local day's span (micros), zone, date
+        self._local: tuple[dt.datetime | None, int, int, str, dt.date] = (
+            None, 0, 0, "", dt.date.min,
+        )  # fmt: skip
         self.risk = RiskSources(store)
         """Where the delivery-risk rules read their inputs (R13); replaceable."""
 
@@ -94,27 +96,18 @@ class Runtime:
     def local_date(self, instant: dt.datetime) -> dt.date:
         """The calendar date of ``instant`` in the factory time zone of the policy."""
         timezone = self.policy.timezone
-        last = self._last_local
-        if last[0] == instant and last[1] == timezone:  # an operation asks several times
-            return last[2]
+        last, start, end, zone, day = self._local
+        if zone == timezone and last == instant:  # an operation asks several times
+            return day
         us = to_micros(instant)
-        span = self._local_span
-        if span[0] <= us < span[1] and span[2] == timezone:  # the same day: a replay's case
-            day = span[3]
-        else:
+        if zone != timezone or not start <= us < end:  # not the same day (a replay's case)
             day, start, end = local_day(us, zoneinfo.ZoneInfo(timezone))  # zoneinfo caches
-            self._local_span = (start, end, timezone, day)
-        self._last_local = (instant, timezone, day)
+        self._local = (instant, start, end, timezone, day)
         return day
 
     def now(self) -> dt.datetime:
         """The clock's instant as a plain stdlib UTC datetime."""
-        # arithmetic on pendulum instances costs ~10x more, and this runs several times
-        # per operation
-        now = self.clock.now()
-        if type(now) is dt.datetime and now.tzinfo is dt.UTC:
-            return now  # already one (a FrozenClock's)
-        return from_micros(to_micros(now))
+        return as_utc(self.clock.now())
 
     def who(self, actor: ActorLike, factory_id: str, action: str) -> str:
         """The actor's id, after checking an :class:`Actor`'s scope for ``action`` (R10)."""
