@@ -17,6 +17,7 @@ Run on SQLite (one file) and on PostgreSQL (one schema), through the service:
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import random
 import signal
@@ -68,7 +69,13 @@ def _seed(opener: Opener) -> list[str]:
 
 def _writer(opener: Opener, name: str, ids: list[str], updates: int, ack: Any) -> None:
     """Edit random orders in transactions of 1-5 edits; send each batch's keys once it
-    committed."""
+    committed.
+
+    ``ack`` is this writer's own pipe, written synchronously. A shared
+    ``multiprocessing.Queue`` cannot be used: its writes go through one lock shared by
+    every process, and a writer SIGKILLed while holding it leaves the others' feeder
+    threads blocked for ever (CI hung that way once in ~100 runs).
+    """
     store = opener()
     svc = OrderService(store, clock=FrozenClock(START))
     rng = random.Random(name)
@@ -78,7 +85,7 @@ def _writer(opener: Opener, name: str, ids: list[str], updates: int, ack: Any) -
         # lock order rows in one order (id order), as a batch writer should
         targets = sorted(rng.choice(ids) for _ in range(size))
         keys = [f"{name}-{done + k}" for k in range(size)]
-        ack.put(("begin", name, keys))
+        ack.send(("begin", name, keys))
 
         @retry_on_conflict(attempts=50, base_delay=0.002)
         def batch(targets: list[str] = targets, keys: list[str] = keys) -> None:
@@ -87,10 +94,10 @@ def _writer(opener: Opener, name: str, ids: list[str], updates: int, ack: Any) -
                     svc.edit(order_id, {"delivery_address": key}, actor=name, idempotency_key=key)
 
         batch()
-        ack.put(("acked", name, keys))
+        ack.send(("acked", name, keys))
         done += size
     store.close()
-    ack.put(("done", name, []))
+    ack.send(("done", name, []))
 
 
 def _check(opener: Opener, ids: list[str], acked: list[str], maybe: list[list[str]]) -> None:
@@ -122,57 +129,70 @@ def _check(opener: Opener, ids: list[str], acked: list[str], maybe: list[list[st
     store.close()
 
 
-def _run(opener: Opener, ids: list[str], per_worker: int, kill_after: float | None) -> None:
+def _run(opener: Opener, ids: list[str], per_worker: int, kill: tuple[int, float] | None) -> None:
+    """Run the writers; with ``kill = (n, delay)``, SIGKILL the first writer ``delay``
+    seconds after it began its ``n``-th batch (timed from its own messages, so that the
+    kill lands while it still writes, whatever the machine's speed)."""
     ctx = mp.get_context("fork")
-    ack = ctx.Queue()
     names = [f"w{n}" for n in range(WORKERS)]
+    pipes = {n: ctx.Pipe(duplex=False) for n in names}
     procs = {
-        n: ctx.Process(target=_writer, args=(opener, n, ids, per_worker, ack), daemon=True)
+        n: ctx.Process(target=_writer, args=(opener, n, ids, per_worker, pipes[n][1]), daemon=True)
         for n in names
     }
     for p in procs.values():
         p.start()
-    victim = names[0] if kill_after is not None else None
-    kill_at = time.monotonic() + (kill_after or 0)
+    for _, send in pipes.values():
+        send.close()  # the parent keeps only the reading ends
+    readers = {pipes[n][0]: n for n in names}
+    victim = names[0] if kill is not None else None
+    kill_at = float("inf")
+    begun = Counter[str]()
     open_batches: dict[str, list[str]] = {}
     acked: list[str] = []
-    finished: set[str] = set()
+
+    def take(conn: mp_connection.Connection) -> None:
+        nonlocal kill_at
+        try:
+            kind, name, keys = conn.recv()
+        except EOFError:  # the victim's pipe, once no live writer holds a copy of its end
+            del readers[conn]
+            return
+        if kind == "begin":
+            open_batches[name] = keys
+            begun[name] += 1
+            if kill is not None and name == victim and begun[name] == kill[0]:
+                kill_at = time.monotonic() + kill[1]
+        elif kind == "acked":  # acknowledged means: sent on the pipe
+            acked.extend(keys)
+            open_batches.pop(name, None)
+        else:
+            del readers[conn]
+
     deadline = time.monotonic() + 600
-    while len(finished) < WORKERS:
-        assert time.monotonic() < deadline, "the writers did not finish"
-        if victim is not None and victim not in finished and time.monotonic() >= kill_at:
+    while readers:
+        alive = sorted(readers.values())
+        assert time.monotonic() < deadline, f"the writers did not finish: {alive}"
+        if victim is not None and procs[victim].exitcode is None and time.monotonic() >= kill_at:
             pid = procs[victim].pid
             assert pid is not None
             os.kill(pid, signal.SIGKILL)
             procs[victim].join()
-            finished.add(victim)
-        try:
-            kind, name, keys = ack.get(timeout=0.05)
-        except Exception:  # queue.Empty
-            continue
-        if kind == "begin":
-            open_batches[name] = keys
-        elif kind == "acked":
-            acked.extend(keys)
-            open_batches.pop(name, None)
-        else:
-            finished.add(name)
+            # what it sent before it died is all in the pipe now; writers still running
+            # hold copies of its writing end (forked), so EOF may never come
+            dead = pipes[victim][0]
+            while dead in readers and dead.poll(0):
+                take(dead)
+            readers.pop(dead, None)
+        for conn in mp_connection.wait(list(readers), timeout=0.001):
+            assert isinstance(conn, mp_connection.Connection)
+            take(conn)
     for name, p in procs.items():
         p.join(30)
         if name != victim:
             assert p.exitcode == 0, f"{name} exited with {p.exitcode}"
-    # drain what the victim sent before it died (acknowledged means: put on the queue)
-    while True:
-        try:
-            kind, name, keys = ack.get(timeout=0.2)
-        except Exception:
-            break
-        if kind == "acked":
-            acked.extend(keys)
-            open_batches.pop(name, None)
-        elif kind == "begin":
-            open_batches[name] = keys
     if victim is not None:
+        assert procs[victim].exitcode == -signal.SIGKILL, "the victim finished before its kill"
         assert acked, "nothing was acknowledged"
     _check(opener, ids, acked, list(open_batches.values()))
 
@@ -187,7 +207,7 @@ def test_four_processes_contested_updates_lose_nothing(opener: Opener) -> None:
 def test_sigkill_of_one_writer_mid_batch_loses_nothing_acknowledged(opener: Opener) -> None:
     ids = _seed(opener)
     rng = random.Random(20260122)
-    _run(opener, ids, 150, rng.uniform(0.3, 1.0))
+    _run(opener, ids, 150, (rng.randint(5, 25), rng.uniform(0, 0.003)))
 
 
 def test_conflicts_are_conflicts_not_lost_updates(tmp_path: Path) -> None:
