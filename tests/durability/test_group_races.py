@@ -74,7 +74,7 @@ def _writer(opener: Opener, name: str, ids: list[str], updates: int, ack: Any) -
     ``ack`` is this writer's own pipe, written synchronously. A shared
     ``multiprocessing.Queue`` cannot be used: its writes go through one lock shared by
     every process, and a writer SIGKILLed while holding it leaves the others' feeder
-    threads blocked for ever (CI hung that way once in ~100 runs).
+    threads blocked for ever (CI hung that way once).
     """
     store = opener()
     svc = OrderService(store, clock=FrozenClock(START))
