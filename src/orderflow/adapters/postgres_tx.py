@@ -116,14 +116,17 @@ class _PgTx(PgDocs):
         return cursors
 
     def _exec(self, sql: str) -> None:
-        if self._broken:  # after a failure the whole transaction rolls back anyway
-            return
-        if not sql.startswith("ROLLBACK"):
+        if not self._broken:  # after a failure the whole transaction rolls back anyway
             self._run(sql, (), "handling a savepoint")
+
+    def _undo_savepoint(self, name: str) -> None:
+        if self._broken:
             return
         if self._ahead.waiting:
             self._ahead.settle()
-        # by hand: psycopg would answer it with DEALLOCATE ALL (postgres_wire)
+        # on libpq, both in one round trip: psycopg would answer a ROLLBACK with
+        # DEALLOCATE ALL (postgres_wire)
+        sql = f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
         if not command(self._c, self._store._driver, sql.encode()):
             self._broken = True
             raise StoreError("PostgreSQL failed while rolling back to a savepoint")

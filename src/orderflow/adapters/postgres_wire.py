@@ -49,9 +49,10 @@ def forget_prepared(conn: Any) -> None:
 
 
 def command(conn: Any, driver: Any, sql: bytes) -> bool:
-    """Run the parameterless ``sql`` (``ROLLBACK``, ``ROLLBACK TO SAVEPOINT ...``) on
-    libpq, where psycopg does not see it (it would deallocate every prepared statement);
-    whether the server accepted it (a driver error is ``False`` too)."""
+    """Run the parameterless ``sql`` (``ROLLBACK``, or ``ROLLBACK TO SAVEPOINT`` and
+    ``RELEASE`` together) on libpq, where psycopg does not see it (it would deallocate
+    every prepared statement); whether the server accepted it (a driver error is
+    ``False`` too)."""
     try:
         res = conn.pgconn.exec_(sql)
     except driver.Error:

@@ -131,6 +131,11 @@ class QueuedTx:
         """Run a savepoint statement (``SAVEPOINT``, ``RELEASE``, ``ROLLBACK TO``)."""
         raise NotImplementedError
 
+    def _undo_savepoint(self, name: str) -> None:
+        """Roll the database back to the savepoint ``name`` and release it."""
+        self._exec(f"ROLLBACK TO SAVEPOINT {name}")
+        self._exec(f"RELEASE SAVEPOINT {name}")
+
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         self._undo.append((table, key, table.get(key, _MISS)))
         table[key] = value
@@ -157,8 +162,7 @@ class QueuedTx:
         for queue, mark in zip(self._queues, level.log_mark, strict=True):
             del queue[mark:]
         if level.materialized:
-            self._exec(f"ROLLBACK TO SAVEPOINT {level.name}")
-            self._exec(f"RELEASE SAVEPOINT {level.name}")
+            self._undo_savepoint(level.name)
         undo_to(self._undo, level.undo_mark)
         # listings are rebuilt from the database (after a flush) when next asked for
         self._lists.clear()
