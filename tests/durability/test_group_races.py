@@ -67,14 +67,19 @@ def _seed(opener: Opener) -> list[str]:
     return ids
 
 
-def _writer(opener: Opener, name: str, ids: list[str], updates: int, ack: Any) -> None:
+def _writer(
+    opener: Opener, name: str, ids: list[str], updates: int, ack: Any, lockstep: bool
+) -> None:
     """Edit random orders in transactions of 1-5 edits; send each batch's keys once it
     committed.
 
     ``ack`` is this writer's own pipe, written synchronously. A shared
     ``multiprocessing.Queue`` cannot be used: its writes go through one lock shared by
     every process, and a writer SIGKILLed while holding it leaves the others' feeder
-    threads blocked for ever (CI hung that way once).
+    threads blocked for ever (CI hung that way once). With ``lockstep`` (the victim of a
+    kill) the writer waits for the parent's go after each "begin", so it can never run
+    ahead of the parent's reading and finish before its kill (CI saw that once, when
+    the parent read the pipe late on a loaded machine).
     """
     store = opener()
     svc = OrderService(store, clock=FrozenClock(START))
@@ -86,6 +91,8 @@ def _writer(opener: Opener, name: str, ids: list[str], updates: int, ack: Any) -
         targets = sorted(rng.choice(ids) for _ in range(size))
         keys = [f"{name}-{done + k}" for k in range(size)]
         ack.send(("begin", name, keys))
+        if lockstep:
+            ack.recv()
 
         @retry_on_conflict(attempts=50, base_delay=0.002)
         def batch(targets: list[str] = targets, keys: list[str] = keys) -> None:
@@ -132,12 +139,18 @@ def _check(opener: Opener, ids: list[str], acked: list[str], maybe: list[list[st
 def _run(opener: Opener, ids: list[str], per_worker: int, kill: tuple[int, float] | None) -> None:
     """Run the writers; with ``kill = (n, delay)``, SIGKILL the first writer ``delay``
     seconds after it began its ``n``-th batch (timed from its own messages, so that the
-    kill lands while it still writes, whatever the machine's speed)."""
+    kill lands while it still writes, whatever the machine's speed; the victim waits for
+    the parent's go after each "begin", so it cannot finish unseen)."""
     ctx = mp.get_context("fork")
     names = [f"w{n}" for n in range(WORKERS)]
-    pipes = {n: ctx.Pipe(duplex=False) for n in names}
+    victim = names[0] if kill is not None else None
+    pipes = {n: ctx.Pipe(duplex=n == victim) for n in names}
     procs = {
-        n: ctx.Process(target=_writer, args=(opener, n, ids, per_worker, pipes[n][1]), daemon=True)
+        n: ctx.Process(
+            target=_writer,
+            args=(opener, n, ids, per_worker, pipes[n][1], n == victim),
+            daemon=True,
+        )
         for n in names
     }
     for p in procs.values():
@@ -145,7 +158,6 @@ def _run(opener: Opener, ids: list[str], per_worker: int, kill: tuple[int, float
     for _, send in pipes.values():
         send.close()  # the parent keeps only the reading ends
     readers = {pipes[n][0]: n for n in names}
-    victim = names[0] if kill is not None else None
     kill_at = float("inf")
     begun = Counter[str]()
     open_batches: dict[str, list[str]] = {}
@@ -161,8 +173,11 @@ def _run(opener: Opener, ids: list[str], per_worker: int, kill: tuple[int, float
         if kind == "begin":
             open_batches[name] = keys
             begun[name] += 1
-            if kill is not None and name == victim and begun[name] == kill[0]:
-                kill_at = time.monotonic() + kill[1]
+            if name == victim:
+                if kill is not None and begun[name] == kill[0]:
+                    kill_at = time.monotonic() + kill[1]
+                if procs[name].exitcode is None:  # not after its kill, while draining
+                    conn.send("go")
         elif kind == "acked":  # acknowledged means: sent on the pipe
             acked.extend(keys)
             open_batches.pop(name, None)
