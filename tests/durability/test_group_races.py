@@ -67,19 +67,19 @@ def _seed(opener: Opener) -> list[str]:
     return ids
 
 
-def _writer(
-    opener: Opener, name: str, ids: list[str], updates: int, ack: Any, lockstep: bool
-) -> None:
+def _writer(opener: Opener, name: str, ids: list[str], updates: int, ack: Any, go: Any) -> None:
     """Edit random orders in transactions of 1-5 edits; send each batch's keys once it
     committed.
 
     ``ack`` is this writer's own pipe, written synchronously. A shared
     ``multiprocessing.Queue`` cannot be used: its writes go through one lock shared by
     every process, and a writer SIGKILLed while holding it leaves the others' feeder
-    threads blocked for ever (CI hung that way once). With ``lockstep`` (the victim of a
-    kill) the writer waits for the parent's go after each "begin", so it can never run
-    ahead of the parent's reading and finish before its kill (CI saw that once, when
-    the parent read the pipe late on a loaded machine).
+    threads blocked for ever (CI hung that way once). Given ``go`` (the victim of a
+    kill: a second one-way pipe, from the parent) the writer waits for the parent's go
+    after each "begin", so it can never run ahead of the parent's reading and finish
+    before its kill (CI saw that once, when the parent read the pipe late on a loaded
+    machine). Pipes, not a duplex socket pair: a socket closed with a go unread resets
+    the connection, and the parent's last reads fail instead of ending.
     """
     store = opener()
     svc = OrderService(store, clock=FrozenClock(START))
@@ -91,8 +91,8 @@ def _writer(
         targets = sorted(rng.choice(ids) for _ in range(size))
         keys = [f"{name}-{done + k}" for k in range(size)]
         ack.send(("begin", name, keys))
-        if lockstep:
-            ack.recv()
+        if go is not None:
+            go.recv()
 
         @retry_on_conflict(attempts=50, base_delay=0.002)
         def batch(targets: list[str] = targets, keys: list[str] = keys) -> None:
@@ -144,11 +144,12 @@ def _run(opener: Opener, ids: list[str], per_worker: int, kill: tuple[int, float
     ctx = mp.get_context("fork")
     names = [f"w{n}" for n in range(WORKERS)]
     victim = names[0] if kill is not None else None
-    pipes = {n: ctx.Pipe(duplex=n == victim) for n in names}
+    pipes = {n: ctx.Pipe(duplex=False) for n in names}
+    go_recv, go_send = ctx.Pipe(duplex=False)
     procs = {
         n: ctx.Process(
             target=_writer,
-            args=(opener, n, ids, per_worker, pipes[n][1], n == victim),
+            args=(opener, n, ids, per_worker, pipes[n][1], go_recv if n == victim else None),
             daemon=True,
         )
         for n in names
@@ -157,6 +158,7 @@ def _run(opener: Opener, ids: list[str], per_worker: int, kill: tuple[int, float
         p.start()
     for _, send in pipes.values():
         send.close()  # the parent keeps only the reading ends
+    go_recv.close()
     readers = {pipes[n][0]: n for n in names}
     kill_at = float("inf")
     begun = Counter[str]()
@@ -177,7 +179,7 @@ def _run(opener: Opener, ids: list[str], per_worker: int, kill: tuple[int, float
                 if kill is not None and begun[name] == kill[0]:
                     kill_at = time.monotonic() + kill[1]
                 if procs[name].exitcode is None:  # not after its kill, while draining
-                    conn.send("go")
+                    go_send.send("go")
         elif kind == "acked":  # acknowledged means: sent on the pipe
             acked.extend(keys)
             open_batches.pop(name, None)
