@@ -14,9 +14,12 @@ default, ``synchronous=FULL``), PostgreSQL from one process (every plant's order
 turn), and PostgreSQL from ``--plants`` processes at once (one per plant). A unit of work
 that loses a race is retried whole by :func:`orderflow.retry_on_conflict`; the retries are
 counted. Printed: orders/s, p50/p99 milliseconds per operation (per batch commit when
-batched), conflicts retried, and how busy the machine's cores were (the server's
-processes included: at 100% the run is bound by the cores, not by orderflow's waits);
-the audit log is verified after every PostgreSQL run.
+batched), conflicts retried, how busy the machine's cores were (the server's processes
+included: at 100% the run is bound by the cores, not by orderflow's waits), and the CPU
+milliseconds an order cost the plant processes and, when the server runs on this machine
+(Linux), the server's processes: from one process, an order's wall time cannot be less
+than the two together, whatever is saved in waits. The audit log is verified after every
+PostgreSQL run.
 
 Usage: ``python benchmarks/bench_group.py [--plants 4] [--orders 4000]
 [--per-call-orders 1000] [--batch 500] [--url postgresql://...]`` (``0`` skips a mode).
@@ -87,11 +90,13 @@ def draft(p: int, i: int) -> OrderDraft:
 
 
 class Stats:
-    """Latencies (seconds) by operation and conflicts retried, for one worker."""
+    """Latencies (seconds) by operation, conflicts retried and CPU seconds used, for one
+    worker (or merged)."""
 
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = {}
         self.retries = 0
+        self.cpu = 0.0  # the plant processes' CPU seconds
 
     @contextlib.contextmanager
     def timed(self, name: str) -> Iterator[None]:
@@ -161,21 +166,21 @@ def worker(url: str, plant: int, orders: int, batch: int | None, barrier: Any, o
             svc = open_service(url, plant)
             st = Stats()
             barrier.wait()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             work(svc, [plant], orders, batch, st)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             svc.store.close()
     except BaseException as exc:
         out.put(exc)
         raise
-    out.put((st.times, st.retries, elapsed))
+    out.put((st.times, st.retries, elapsed, cpu))
 
 
 def run_processes(
     url: str, plants: int, orders: int, batch: int | None
 ) -> tuple[float, Stats, str]:
-    """``plants`` processes at once; wall seconds from the start signal, merged stats,
-    how busy the machine was meanwhile."""
+    """``plants`` processes at once; wall seconds from the start signal, merged stats
+    (with the plants' CPU seconds), how busy the machine was meanwhile."""
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(plants + 1)
     out = ctx.Queue()
@@ -186,19 +191,21 @@ def run_processes(
     for proc in procs:
         proc.start()
     barrier.wait()
-    ticks, started = cpu_ticks(), time.perf_counter()
+    ticks, server, started = cpu_ticks(), server_cpu(), time.perf_counter()
     results = [out.get(timeout=3600) for _ in procs]
-    wall, cpu = time.perf_counter() - started, busy_since(ticks)
-    for proc in procs:
-        proc.join()
+    wall = time.perf_counter() - started
     for result in results:
         if isinstance(result, BaseException):
             raise RuntimeError(f"a plant process failed: {result!r}") from result
     merged = Stats()
-    for times, retries, _ in results:
+    for times, retries, _, cpu_seconds in results:
         merged.retries += retries
+        merged.cpu += cpu_seconds
         for name, values in times.items():
             merged.times.setdefault(name, []).extend(values)
+    cpu = busy_since(ticks, plants * orders, merged.cpu, server)
+    for proc in procs:
+        proc.join()
     return wall, merged, cpu
 
 
@@ -214,13 +221,48 @@ def cpu_ticks() -> tuple[int, int] | None:
     return sum(values) - idle, sum(values)
 
 
-def busy_since(before: tuple[int, int] | None) -> str:
-    """How busy the machine's cores were since ``before`` (``cpu_ticks()``), as text."""
+def server_cpu() -> float | None:
+    """CPU seconds used so far by the local PostgreSQL server's processes (ended backends
+    are counted in their parent's children time), from Linux's ``/proc``; ``None`` when
+    no server process is visible (a remote server, another system)."""
+    total, seen = 0, False
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                head, _, rest = f.read().rpartition(")")
+        except OSError:
+            continue  # ended meanwhile
+        if head.split("(", 1)[-1] != "postgres":
+            continue
+        fields = rest.split()
+        total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+        seen = True
+    return total / os.sysconf("SC_CLK_TCK") if seen else None
+
+
+def busy_since(
+    before: tuple[int, int] | None,
+    orders: int,
+    plant_cpu: float,
+    server_before: float | None = None,
+) -> str:
+    """How busy the machine's cores were since ``before`` (``cpu_ticks()``), and the CPU
+    milliseconds an order cost the plant processes and (given ``server_before``, a
+    :func:`server_cpu` reading) the server, as text."""
     after = cpu_ticks()
-    if before is None or after is None or after[1] == before[1]:
-        return ""
-    share = (after[0] - before[0]) / (after[1] - before[1])
-    return f"  cpu {share:4.0%} of {os.cpu_count()} cores"
+    text = ""
+    if before is not None and after is not None and after[1] != before[1]:
+        share = (after[0] - before[0]) / (after[1] - before[1])
+        text = f"  cpu {share:4.0%} of {os.cpu_count()} cores"
+    text += f"  cpu ms/order: plant {plant_cpu * 1000 / orders:.2f}"
+    server = server_cpu() if server_before is not None else None
+    if server is not None and server_before is not None:
+        text += f" + server {(server - server_before) * 1000 / orders:.2f}"
+    return text
 
 
 def report(
@@ -262,10 +304,11 @@ def run_mode(args: argparse.Namespace, batch: int | None, orders: int) -> None:
         svc = open_service(f"sqlite:///{folder}/group.db", None)
         seed(svc, plants)
         st = Stats()
-        ticks, started = cpu_ticks(), time.perf_counter()
+        ticks, started, used = cpu_ticks(), time.perf_counter(), time.process_time()
         with batch_gc():
             work(svc, list(range(plants)), per_plant, batch, st)
-        seconds, cpu = time.perf_counter() - started, busy_since(ticks)
+        seconds = time.perf_counter() - started
+        cpu = busy_since(ticks, total, time.process_time() - used)
         base = report("sqlite, 1 process", total, seconds, st, None, cpu)
         svc.store.close()
     if not args.url:
@@ -279,10 +322,12 @@ def run_mode(args: argparse.Namespace, batch: int | None, orders: int) -> None:
             if procs == 1:
                 svc = open_service(url, None)
                 st = Stats()
-                ticks, started = cpu_ticks(), time.perf_counter()
+                ticks, server = cpu_ticks(), server_cpu()
+                started, used = time.perf_counter(), time.process_time()
                 with batch_gc():
                     work(svc, list(range(plants)), per_plant, batch, st)
-                seconds, cpu = time.perf_counter() - started, busy_since(ticks)
+                seconds = time.perf_counter() - started
+                cpu = busy_since(ticks, total, time.process_time() - used, server)
                 svc.store.close()
             else:
                 seconds, st, cpu = run_processes(url, plants, per_plant, batch)
