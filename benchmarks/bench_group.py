@@ -38,6 +38,7 @@ import secrets
 import statistics
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -191,7 +192,7 @@ def run_processes(
     for proc in procs:
         proc.start()
     barrier.wait()
-    ticks, server, started = cpu_ticks(), server_cpu(), time.perf_counter()
+    ticks, server, started = cpu_ticks(), server_cpu(url), time.perf_counter()
     results = [out.get(timeout=3600) for _ in procs]
     wall = time.perf_counter() - started
     for result in results:
@@ -203,7 +204,7 @@ def run_processes(
         merged.cpu += cpu_seconds
         for name, values in times.items():
             merged.times.setdefault(name, []).extend(values)
-    cpu = busy_since(ticks, plants * orders, merged.cpu, server)
+    cpu = busy_since(ticks, plants * orders, merged.cpu, (url, server))
     for proc in procs:
         proc.join()
     return wall, merged, cpu
@@ -221,10 +222,13 @@ def cpu_ticks() -> tuple[int, int] | None:
     return sum(values) - idle, sum(values)
 
 
-def server_cpu() -> float | None:
-    """CPU seconds used so far by the local PostgreSQL server's processes (ended backends
-    are counted in their parent's children time), from Linux's ``/proc``; ``None`` when
-    no server process is visible (a remote server, another system)."""
+def server_cpu(url: str) -> float | None:
+    """CPU seconds used so far by the PostgreSQL server's processes (ended backends are
+    counted in their parent's children time), from Linux's ``/proc``; ``None`` when
+    ``url`` names another machine or no server process is visible (another system)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host not in ("", "localhost", "127.0.0.1", "::1"):
+        return None
     total, seen = 0, False
     try:
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
@@ -248,20 +252,21 @@ def busy_since(
     before: tuple[int, int] | None,
     orders: int,
     plant_cpu: float,
-    server_before: float | None = None,
+    server_before: tuple[str, float | None] = ("", None),
 ) -> str:
     """How busy the machine's cores were since ``before`` (``cpu_ticks()``), and the CPU
-    milliseconds an order cost the plant processes and (given ``server_before``, a
-    :func:`server_cpu` reading) the server, as text."""
+    milliseconds an order cost the plant processes and (given ``server_before``, a URL
+    and its :func:`server_cpu` reading) the server, as text."""
     after = cpu_ticks()
     text = ""
     if before is not None and after is not None and after[1] != before[1]:
         share = (after[0] - before[0]) / (after[1] - before[1])
         text = f"  cpu {share:4.0%} of {os.cpu_count()} cores"
     text += f"  cpu ms/order: plant {plant_cpu * 1000 / orders:.2f}"
-    server = server_cpu() if server_before is not None else None
-    if server is not None and server_before is not None:
-        text += f" + server {(server - server_before) * 1000 / orders:.2f}"
+    url, server_was = server_before
+    server = server_cpu(url) if server_was is not None else None
+    if server is not None and server_was is not None:
+        text += f" + server {(server - server_was) * 1000 / orders:.2f}"
     return text
 
 
@@ -322,12 +327,12 @@ def run_mode(args: argparse.Namespace, batch: int | None, orders: int) -> None:
             if procs == 1:
                 svc = open_service(url, None)
                 st = Stats()
-                ticks, server = cpu_ticks(), server_cpu()
+                ticks, server = cpu_ticks(), server_cpu(url)
                 started, used = time.perf_counter(), time.process_time()
                 with batch_gc():
                     work(svc, list(range(plants)), per_plant, batch, st)
                 seconds = time.perf_counter() - started
-                cpu = busy_since(ticks, total, time.process_time() - used, server)
+                cpu = busy_since(ticks, total, time.process_time() - used, (url, server))
                 svc.store.close()
             else:
                 seconds, st, cpu = run_processes(url, plants, per_plant, batch)
