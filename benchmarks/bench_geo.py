@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  speed-up                  {python_s / batch_s:9.1f}x")
     print(f"  disagreements             {disagreements:9d}")
 
-    sample = 2_000
+    sample = min(2_000, args.points)
     t4 = time.perf_counter()
     for i in range(sample):
         router.route(LatLon(lats[i], lons[i]), products[i])
