@@ -35,7 +35,7 @@ def nightly(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over src, tests, benchmarks and examples."""
-    session.install("-e", EXTRAS, *_group("typecheck"), *_group("bench"))
+    session.install("-e", EXTRAS, *_group("typecheck"))
     session.run("mypy", "--strict")
 
 
