@@ -204,7 +204,7 @@ def run_processes(
         merged.cpu += cpu_seconds
         for name, values in times.items():
             merged.times.setdefault(name, []).extend(values)
-    cpu = busy_since(ticks, plants * orders, merged.cpu, (url, server))
+    cpu = busy_since(ticks, plants * orders, merged.cpu, server_cpu_since(url, server))
     for proc in procs:
         proc.join()
     return wall, merged, cpu
@@ -248,25 +248,25 @@ def server_cpu(url: str) -> float | None:
     return total / os.sysconf("SC_CLK_TCK") if seen else None
 
 
+def server_cpu_since(url: str, before: float | None) -> float | None:
+    """The server's CPU seconds since ``before`` (a :func:`server_cpu` reading), if known."""
+    after = server_cpu(url) if before is not None else None
+    return None if after is None or before is None else after - before
+
+
 def busy_since(
-    before: tuple[int, int] | None,
-    orders: int,
-    plant_cpu: float,
-    server_before: tuple[str, float | None] = ("", None),
+    before: tuple[int, int] | None, orders: int, plant_cpu: float, server_used: float | None
 ) -> str:
     """How busy the machine's cores were since ``before`` (``cpu_ticks()``), and the CPU
-    milliseconds an order cost the plant processes and (given ``server_before``, a URL
-    and its :func:`server_cpu` reading) the server, as text."""
+    milliseconds an order cost the plant processes and (if known) the server, as text."""
     after = cpu_ticks()
     text = ""
     if before is not None and after is not None and after[1] != before[1]:
         share = (after[0] - before[0]) / (after[1] - before[1])
         text = f"  cpu {share:4.0%} of {os.cpu_count()} cores"
     text += f"  cpu ms/order: plant {plant_cpu * 1000 / orders:.2f}"
-    url, server_was = server_before
-    server = server_cpu(url) if server_was is not None else None
-    if server is not None and server_was is not None:
-        text += f" + server {(server - server_was) * 1000 / orders:.2f}"
+    if server_used is not None:
+        text += f" + server {server_used * 1000 / orders:.2f}"
     return text
 
 
@@ -313,7 +313,7 @@ def run_mode(args: argparse.Namespace, batch: int | None, orders: int) -> None:
         with batch_gc():
             work(svc, list(range(plants)), per_plant, batch, st)
         seconds = time.perf_counter() - started
-        cpu = busy_since(ticks, total, time.process_time() - used)
+        cpu = busy_since(ticks, total, time.process_time() - used, None)
         base = report("sqlite, 1 process", total, seconds, st, None, cpu)
         svc.store.close()
     if not args.url:
@@ -332,7 +332,8 @@ def run_mode(args: argparse.Namespace, batch: int | None, orders: int) -> None:
                 with batch_gc():
                     work(svc, list(range(plants)), per_plant, batch, st)
                 seconds = time.perf_counter() - started
-                cpu = busy_since(ticks, total, time.process_time() - used, (url, server))
+                used = time.process_time() - used
+                cpu = busy_since(ticks, total, used, server_cpu_since(url, server))
                 svc.store.close()
             else:
                 seconds, st, cpu = run_processes(url, plants, per_plant, batch)
