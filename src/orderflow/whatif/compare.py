@@ -81,6 +81,8 @@ def compare(
             notes.append(f"{result.rescheduled} dates rescheduled")
         if result.still_waiting:
             notes.append(f"{result.still_waiting} orders still waiting for stock")
+        if result.cut_scans:
+            notes.append(f"{result.cut_scans} goods-out cut to the free stock")
         columns.append(
             outcome(
                 scenario.name,
