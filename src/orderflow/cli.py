@@ -378,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with batch_gc():  # every command is a batch job over many orders
             code: int = args.func(args)
     except OrderflowError as exc:
-        print(f"orderflow: {exc}", file=sys.stderr)
+        notes = "; ".join(getattr(exc, "__notes__", ()))
+        print(f"orderflow: {exc}" + (f" ({notes})" if notes else ""), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("orderflow: interrupted", file=sys.stderr)

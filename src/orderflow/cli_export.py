@@ -86,11 +86,13 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     """Replay a recorded period under other policies; print and write the comparison."""
     from orderflow.policy import load_policy
     from orderflow.whatif import Scenario, compare, render_table, write_section
+    from orderflow.whatif.jobs import check_jobs
 
     if not 1 <= args.months <= 24:
         raise InputError(f"--months {args.months}: replay between 1 and 24 months")
     if not args.policy:
         raise InputError("give at least one --policy FILE (a policy as 'orderflow' loads it)")
+    check_jobs(args.jobs)
     scenarios = [Scenario(Path(p).stem, load_policy(p)) for p in args.policy]
     html_out = _new_file(args.html)
     json_out = _new_file(args.section_out) if args.section_out else None
@@ -98,7 +100,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         year, month = args.month
-        comparison = compare(svc, year, month, args.months, scenarios)
+        comparison = compare(svc, year, month, args.months, scenarios, jobs=args.jobs)
     finally:
         svc.store.close()
     print(render_table(comparison))
@@ -138,6 +140,11 @@ def add_export_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     whatif.add_argument(
         "--policy", action="append", default=[], metavar="FILE",
         help="a policy file (TOML or JSON); repeat to compare several",
+    )  # fmt: skip
+    whatif.add_argument(
+        "--jobs", type=int, default=1, metavar="N",
+        help="replay up to N policies at once, each in a child process with its own "
+        "replayed store (memory: N times one replay's; default 1)",
     )  # fmt: skip
     whatif.add_argument("--html", default="whatif.html", help="HTML section to write")
     whatif.add_argument(

@@ -60,6 +60,11 @@ CASES: dict[str, tuple[list[str], str, str | None]] = {
         None,
     ),
     "bench_whatif.py": (["--orders", "200"], r"kitting refusals \d+ / \d+; identical", None),
+    "bench_whatif_jobs.py": (
+        ["--orders", "200", "--month", "2026-06", "--policies", "3"],
+        r"jobs=2 / jobs=1: [\d.]+x faster; comparisons identical",
+        None,
+    ),
     "bench_workflow.py": (
         ["--orders", "50", "--psm-orders", "10"],
         r"ratio orderflow / python-statemachine +[\d.]+x",

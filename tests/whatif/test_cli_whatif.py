@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orderflow.cli import main
+from orderflow.exceptions import InputError
 from orderflow.report import ReportSection
 from orderflow.service import OrderService
 
@@ -57,6 +58,7 @@ def test_whatif_prints_the_table_and_writes_html_and_a_section(
         ([], "give at least one --policy"),
         (["--policy", "{tmp}/missing.toml"], "cannot read policy file"),
         (["--policy", "{tmp}/p.toml", "--html", "{tmp}/no/w.html"], "does not exist"),
+        (["--policy", "{tmp}/p.toml", "--jobs", "0"], "jobs must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_before_any_work(
@@ -69,3 +71,44 @@ def test_bad_input_is_one_line_before_any_work(
     assert main(["whatif", "--db", str(db), "--month", "2026-03", *args]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_jobs_print_the_same_table_as_one_replay_after_another(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "lenient.toml").write_text(POLICY, encoding="utf-8")
+    (tmp_path / "patient.toml").write_text(
+        "version = 2\n[timeouts.base_hours]\npending_review = 8\n", encoding="utf-8"
+    )
+    tables = []
+    for jobs in ("1", "2"):
+        argv = ["whatif", "--db", str(db), "--month", "2026-03", "--jobs", jobs,
+                "--policy", str(tmp_path / "lenient.toml"),
+                "--policy", str(tmp_path / "patient.toml"),
+                "--html", str(tmp_path / "w.html")]  # fmt: skip
+        assert main(argv) == 0
+        *table, timing = capsys.readouterr().out.splitlines()
+        assert timing.startswith("replayed ") and "under 2 policies" in timing
+        tables.append(table)
+    assert tables[0] == tables[1]
+    assert tables[0][0].split()[-2:] == ["lenient", "patient"]
+
+
+def test_a_failed_replay_is_one_line_naming_its_policy(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderflow.whatif import jobs
+
+    def replay(*_: object, **__: object) -> None:
+        raise InputError("the scan on stock/K001 at 1 changes no on-hand")
+
+    monkeypatch.setattr(jobs, "replay", replay)
+    (tmp_path / "lean.toml").write_text(POLICY, encoding="utf-8")
+    argv = ["whatif", "--db", str(db), "--month", "2026-03", "--jobs", "2",
+            "--policy", str(tmp_path / "lean.toml"),
+            "--html", str(tmp_path / "w.html")]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "orderflow: the scan on stock/K001 at 1 changes no on-hand (in the replay under 'lean')\n"
+    )

@@ -26,23 +26,6 @@ from orderflow.whatif import (
 D = Decimal
 
 
-@pytest.fixture(scope="module")
-def comparison(recorded: OrderService) -> Comparison:
-    p = recorded.policy
-    lenient = attrs.evolve(
-        p, safety=attrs.evolve(p.safety, regular=D(1), custom=D(1), new_ladder=(D(1),))
-    )
-    patient = attrs.evolve(
-        p,
-        timeouts=attrs.evolve(
-            p.timeouts, base_hours={"pending_review": D(8), "kitting_locked": D(12)}
-        ),
-    )
-    scenarios = [Scenario("as recorded", p), Scenario("lenient", lenient),
-                 Scenario("patient", patient)]  # fmt: skip
-    return compare(recorded, 2026, 1, 12, scenarios)
-
-
 def test_the_recorded_policy_reproduces_the_record_exactly(comparison: Comparison) -> None:
     record, same = comparison.outcomes[:2]
     assert record.label == "recorded"

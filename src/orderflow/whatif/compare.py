@@ -21,9 +21,9 @@ from orderflow.metrics import Ratio
 from orderflow.policy import Policy
 from orderflow.report import ReportSection
 from orderflow.service import OrderService
+from orderflow.whatif.jobs import check_jobs, replay_all
 from orderflow.whatif.measures import Outcome, months, outcome
 from orderflow.whatif.recording import survey
-from orderflow.whatif.replay import replay
 
 __all__ = [
     "Comparison",
@@ -54,48 +54,39 @@ class Comparison:
 
 
 def compare(
-    source: OrderService, year: int, month: int, count: int, scenarios: Sequence[Scenario]
+    source: OrderService,
+    year: int,
+    month: int,
+    count: int,
+    scenarios: Sequence[Scenario],
+    *,
+    jobs: int = 1,
 ) -> Comparison:
     """Measure ``count`` months from ``year-month`` of ``source`` and replay them under
     each scenario (from the log's first entry: the months before the period set the
-    stock, the open orders and the product streaks it starts from)."""
+    stock, the open orders and the product streaks it starts from).
+
+    ``jobs`` > 1 replays that many scenarios at once, each in a forked child process
+    holding its own replayed store (``jobs`` times the memory); the comparison is
+    the same whatever ``jobs`` is."""
     if not 1 <= count <= 24:
         raise InputError(f"replay between 1 and 24 months, not {count}")
+    check_jobs(jobs)
     recorded_policy = source.policy
     period = months(year, month, count, recorded_policy.timezone)
     plan = survey(source)
-    start_us, end_us = to_micros(period.start), to_micros(period.end)
-    if start_us > plan.last_us:
+    span = (to_micros(period.start), to_micros(period.end))
+    if span[0] > plan.last_us:
         raise InputError(
             f"the log ends before {period.label}; choose a month it covers "
             "(see 'orderflow report --month')"
         )
-    columns = [outcome("recorded", source, recorded_policy, period)]
-    orders = 0
-    for n, scenario in enumerate(scenarios, 1):
-        result = replay(source, plan, scenario.policy, start_us=start_us, end_us=end_us,
-                        last=n == len(scenarios))  # fmt: skip
-        orders = result.orders
-        notes = []
-        if result.rescheduled:
-            notes.append(f"{result.rescheduled} dates rescheduled")
-        if result.still_waiting:
-            notes.append(f"{result.still_waiting} orders still waiting for stock")
-        if result.cut_scans:
-            notes.append(f"{result.cut_scans} goods-out cut to the free stock")
-        columns.append(
-            outcome(
-                scenario.name,
-                result.service,
-                scenario.policy,
-                period,
-                refusals=result.refusals,
-                waits=result.waits_hours,
-                notes="; ".join(notes),
-            )
-        )
-        del result  # its in-memory store, before the next replay fills another
-    return Comparison(period.label, orders, tuple(columns))
+    record, replays = replay_all(
+        source, plan, [(s.name, s.policy) for s in scenarios], period, span, jobs=jobs,
+        meanwhile=lambda: outcome("recorded", source, recorded_policy, period),
+    )  # fmt: skip
+    orders = replays[-1].orders if replays else 0
+    return Comparison(period.label, orders, (record, *(r.outcome for r in replays)))
 
 
 def _pct(r: Ratio) -> str:

@@ -1,0 +1,123 @@
+"""Several policies replayed at once in child processes: the same comparison as one
+after another, and every failure of a child comes back as an error naming its policy."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from orderflow.exceptions import InputError, OrderflowError
+from orderflow.policy import Policy
+from orderflow.service import OrderService
+from orderflow.whatif import Comparison, Scenario, compare, jobs
+from orderflow.whatif import replay as real_replay
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_any_number_of_jobs_gives_the_same_comparison(
+    recorded: OrderService, scenarios: list[Scenario], comparison: Comparison, n: int
+) -> None:
+    # fewer, as many and more jobs than scenarios
+    assert compare(recorded, 2026, 1, 12, scenarios, jobs=n) == comparison
+    assert multiprocessing.active_children() == []
+
+
+def failing_on(victim: Policy, fail: Callable[[], None]) -> Any:
+    """A replay that runs ``fail`` first when it replays under ``victim``."""
+
+    def replay(source: OrderService, plan: Any, policy: Any, **kw: Any) -> Any:
+        if policy is victim:
+            fail()
+        return real_replay(source, plan, policy, **kw)
+
+    return replay
+
+
+def test_an_orderflow_error_in_a_child_comes_back_as_itself_naming_the_policy(
+    recorded: OrderService, scenarios: list[Scenario], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail() -> None:
+        raise InputError("the created entry of O-1 has no order")
+
+    monkeypatch.setattr(jobs, "replay", failing_on(scenarios[1].policy, fail))
+    with pytest.raises(InputError, match="O-1 has no order") as caught:
+        compare(recorded, 2026, 1, 12, scenarios, jobs=3)
+    assert caught.value.__notes__ == ["in the replay under 'lenient'"]
+    assert multiprocessing.active_children() == []  # the other two were stopped
+
+
+def test_a_child_killed_by_the_kernel_is_an_error_naming_the_policy_and_the_signal(
+    recorded: OrderService, scenarios: list[Scenario], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def die() -> None:  # as the out-of-memory killer ends a process
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(jobs, "replay", failing_on(scenarios[2].policy, die))
+    with pytest.raises(OrderflowError, match=r"under 'patient' .*killed by signal SIGKILL"):
+        compare(recorded, 2026, 1, 12, scenarios, jobs=2)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_bug_in_a_child_comes_back_with_the_child_traceback(
+    recorded: OrderService, scenarios: list[Scenario], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unpicklable(Exception):  # a local class: pickle cannot find it again
+        pass
+
+    def fail() -> None:
+        raise Unpicklable("a bug")
+
+    monkeypatch.setattr(jobs, "replay", failing_on(scenarios[0].policy, fail))
+    with pytest.raises(OrderflowError, match="Unpicklable: a bug") as caught:
+        compare(recorded, 2026, 1, 12, scenarios, jobs=2)
+    assert "in fail" in caught.value.__notes__[0]  # where the child raised it
+
+
+@pytest.mark.parametrize(
+    ("n", "methods", "message"),
+    [(0, ["fork", "spawn"], "at least 1"), (2, ["spawn"], "cannot start; use jobs=1")],
+)
+def test_jobs_that_cannot_run_are_refused_before_any_work(
+    recorded: OrderService,
+    scenarios: list[Scenario],
+    monkeypatch: pytest.MonkeyPatch,
+    n: int,
+    methods: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: methods)
+
+    def no_survey(_: object) -> None:
+        raise AssertionError("surveyed before checking jobs")
+
+    # the package's name "compare" is the function; the module is in sys.modules
+    monkeypatch.setattr(sys.modules["orderflow.whatif.compare"], "survey", no_survey)
+    with pytest.raises(InputError, match=message):
+        compare(recorded, 2026, 1, 12, scenarios, jobs=n)
+
+
+def test_no_more_than_jobs_children_replay_at_once(
+    recorded: OrderService, scenarios: list[Scenario], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = multiprocessing.Value("i", 0)  # shared memory, inherited by the fork
+    most = multiprocessing.Value("i", 0)
+
+    def replay(source: OrderService, plan: Any, policy: Any, **kw: Any) -> Any:
+        with running.get_lock():
+            running.value += 1
+            most.value = max(most.value, running.value)
+        time.sleep(0.3)  # long enough for the others to start, were they allowed to
+        with running.get_lock():
+            running.value -= 1
+        return real_replay(source, plan, policy, **kw)
+
+    monkeypatch.setattr(jobs, "replay", replay)
+    compare(recorded, 2026, 1, 12, scenarios, jobs=2)
+    assert most.value == 2
