@@ -39,7 +39,8 @@ Global log order
 
 Connections: a ``psycopg_pool`` pool per process (``pool_size`` connections at most,
 opened on first use); a transaction holds one connection from ``BEGIN`` to ``COMMIT``.
-Reads outside a transaction borrow a connection for one statement. A forked child
+Reads outside a transaction borrow a connection for one statement; inside one, the
+thread's transaction reads them, so they see its own writes. A forked child
 process opens its own pool and leaves the parent's sessions alone. The schema is versioned
 (``schema_migrations``), forward-only, and migrated under an advisory lock, so several
 processes may open the same schema at once.
@@ -329,6 +330,12 @@ class PostgresStore(PgAuditLog):
         return orders_from_rows(rows, on_unreadable)
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        current: _PgTx | None = getattr(self._local, "tx", None)
+        if current is not None:
+            # this thread's open transaction (a batch sweeping for overdue orders) must
+            # see its own writes, which another connection would not
+            current.flush()
+            return current._run(sql, params).fetchall()
         with self._conns.borrow() as conn:
             try:
                 return conn.execute(sql, params).fetchall()

@@ -269,6 +269,24 @@ class StoreContract(EvidenceContract, IdempotencyContract, StockContract):
         svc.fire(done.id, "dispatch_production", actor="p")  # no limit in production
         assert list(store.orders_due(later + dt.timedelta(days=30))) == []
 
+    def test_listings_inside_a_transaction_see_its_own_writes(self, store: Store) -> None:
+        # a batch (the simulator's hours, an ERP backfill) sweeps for overdue orders
+        # inside its open transaction: the orders it wrote must be swept too
+        clock = FrozenClock(START)
+        svc = OrderService(store, clock=clock)
+        seeded_service(store)
+        with store.transaction():
+            order = svc.submit(draft(), actor="s").order
+            assert order.deadline is not None
+            later = order.deadline + dt.timedelta(seconds=1)
+            assert [o.id for o in store.orders_due(later)] == [order.id]
+            assert [o.id for o in store.orders()] == [order.id]
+            clock.set(later)
+            assert [w.order_id for w in svc.sweep_warnings()] == [order.id]
+        assert [o.id for o in store.orders_due(later)] == [order.id]
+        actions = [e.context.get("action") for e in svc.history(order.id)]
+        assert actions == [None, "timeout_warning"]  # created, then warned once
+
     # --- through the service ----------------------------------------------------------
     def test_lifecycle_verifies_and_replays(self, store: Store) -> None:
         svc = seeded_service(store)
