@@ -14,6 +14,9 @@ from orderflow.clock import FrozenClock
 from orderflow.service import OrderService
 from orderflow.simulate import PlantProfile, simulate_year
 from orderflow.whatif import Comparison, Scenario, compare
+from tests.adapters.conftest import pg_schema, pg_schema_prefix, pg_store_factory, postgres_url
+
+__all__ = ["pg_schema", "pg_schema_prefix", "pg_store_factory", "postgres_url"]
 
 
 @pytest.fixture(scope="session")

@@ -3,19 +3,25 @@ after another, and every failure of a child comes back as an error naming its po
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal as D
 from typing import Any
 
+import attrs
 import pytest
 
+from orderflow.adapters.postgres import PostgresStore
+from orderflow.clock import FrozenClock
 from orderflow.exceptions import InputError, OrderflowError
 from orderflow.policy import Policy
 from orderflow.service import OrderService
+from orderflow.simulate import PlantProfile, simulate_year
 from orderflow.whatif import Comparison, Scenario, compare, jobs
 from orderflow.whatif import replay as real_replay
 
@@ -121,3 +127,20 @@ def test_no_more_than_jobs_children_replay_at_once(
     monkeypatch.setattr(jobs, "replay", replay)
     compare(recorded, 2026, 1, 12, scenarios, jobs=2)
     assert most.value == 2
+
+
+def test_jobs_replay_a_postgresql_store_as_one_after_another(
+    pg_store_factory: Callable[..., PostgresStore],
+) -> None:
+    # the parent measures the record through its pool (threads, open connections) while
+    # the forked children replay: they must neither use nor close the parent's pool
+    svc = OrderService(pg_store_factory(),
+                       clock=FrozenClock(dt.datetime(2025, 12, 31, tzinfo=dt.UTC)))  # fmt: skip
+    simulate_year(svc, PlantProfile(orders=300, shortage_rate=0.3), seed=1)
+    p = svc.policy
+    lean = attrs.evolve(p, safety=attrs.evolve(p.safety, regular=D(1), custom=D(1)))
+    scenarios = [Scenario("as recorded", p), Scenario("lean", lean)]
+    one_by_one = compare(svc, 2026, 6, 1, scenarios)
+    assert one_by_one.outcomes[1] == attrs.evolve(one_by_one.outcomes[0], label="as recorded")
+    assert compare(svc, 2026, 6, 1, scenarios, jobs=2) == one_by_one
+    assert svc.store.audit_size() > 0  # the pool still serves this process
