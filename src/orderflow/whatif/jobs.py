@@ -19,6 +19,7 @@ import multiprocessing
 import pickle
 import signal
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -168,7 +169,12 @@ class _Children:
             process = self.context.Process(
                 target=_child, args=(send, work), name=f"orderflow-whatif-{name}", daemon=True
             )
-            process.start()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns when a process with threads forks (a PostgreSQL
+                # source's pool has some): a lock one of them held stays locked in the
+                # child. The child replays into memory and never touches the pool.
+                warnings.filterwarnings("ignore", r".*multi-threaded.*fork", DeprecationWarning)
+                process.start()
             send.close()  # the child's end: the parent reads end-of-file if it dies
             self.running[receive] = (index, name, process)
 
