@@ -72,7 +72,8 @@ def main() -> None:
                 answers[jobs] = compare(source, year, month, 1, chosen, jobs=jobs)
                 seconds[jobs] = time.perf_counter() - started
                 print(
-                    f"jobs={jobs}: {args.month} under {len(chosen)} policies, "
+                    f"jobs={jobs}: {args.month} under {len(chosen)} "
+                    f"polic{'y' if len(chosen) == 1 else 'ies'}, "
                     f"{answers[jobs].orders:,} orders replayed each, in {seconds[jobs]:.1f} s",
                     flush=True,
                 )
