@@ -59,14 +59,25 @@ def test_an_orderflow_error_in_a_child_comes_back_as_itself_naming_the_policy(
     assert multiprocessing.active_children() == []  # the other two were stopped
 
 
-def test_a_child_killed_by_the_kernel_is_an_error_naming_the_policy_and_the_signal(
-    recorded: OrderService, scenarios: list[Scenario], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("end", "message"),
+    [
+        # as the out-of-memory killer ends a process
+        (lambda: os.kill(os.getpid(), signal.SIGKILL),
+         r"under 'patient' .*killed by signal SIGKILL, as the kernel .*at once \(--jobs\)$"),
+        # a child gone without a word (a C extension calling exit, say)
+        (lambda: os._exit(3), r"under 'patient' .*\(exit code 3\): run it with --jobs 1"),
+    ],
+)  # fmt: skip
+def test_a_child_that_ends_without_an_answer_is_an_error_naming_the_policy_and_how(
+    recorded: OrderService,
+    scenarios: list[Scenario],
+    monkeypatch: pytest.MonkeyPatch,
+    end: Callable[[], None],
+    message: str,
 ) -> None:
-    def die() -> None:  # as the out-of-memory killer ends a process
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    monkeypatch.setattr(jobs, "replay", failing_on(scenarios[2].policy, die))
-    with pytest.raises(OrderflowError, match=r"under 'patient' .*killed by signal SIGKILL"):
+    monkeypatch.setattr(jobs, "replay", failing_on(scenarios[2].policy, end))
+    with pytest.raises(OrderflowError, match=message):
         compare(recorded, 2026, 1, 12, scenarios, jobs=2)
     assert multiprocessing.active_children() == []
 

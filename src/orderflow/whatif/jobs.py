@@ -22,7 +22,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from multiprocessing.process import BaseProcess
 
 import attrs
 
@@ -154,7 +154,7 @@ class _Children:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.todo: list[tuple[int, str, Callable[[], Replayed]]] = []
-        self.running: dict[Connection, tuple[int, str, Any]] = {}
+        self.running: dict[Connection, tuple[int, str, BaseProcess]] = {}
         self.done: dict[int, Replayed] = {}
         self.context = multiprocessing.get_context("fork")
 
@@ -190,21 +190,22 @@ class _Children:
         return (self.done[i] for i in range(total))
 
     @staticmethod
-    def _answer(ready: Connection, name: str, process: Any) -> Replayed:
+    def _answer(ready: Connection, name: str, process: BaseProcess) -> Replayed:
         try:
             kind, value = ready.recv()
         except EOFError:
             process.join()
             code = process.exitcode
-            killed = (
-                f"killed by signal {signal.Signals(-code).name}"
-                if code is not None and code < 0
-                else f"exit code {code}"
-            )
+            if code is not None and code < 0:
+                how = f"killed by signal {signal.Signals(-code).name}"
+                if code == -signal.SIGKILL:
+                    how += ", as the kernel ends a process that runs the machine out of memory"
+                fix = "replay fewer policies at once (--jobs)"
+            else:
+                how, fix = f"exit code {code}", "run it with --jobs 1 to see its error"
             raise OrderflowError(
                 f"the replay under {name!r} (process {process.pid}) ended without an "
-                f"answer ({killed}; the kernel kills a process that runs the machine out "
-                "of memory): replay fewer policies at once (--jobs)"
+                f"answer ({how}): {fix}"
             ) from None
         finally:
             ready.close()
