@@ -95,12 +95,11 @@ def replay_all(
     check_jobs(jobs)
     if jobs == 1:
         first = meanwhile()
-        answers = []
-        for n, (name, policy) in enumerate(scenarios, 1):
-            answers.append(
-                _replay_one(source, plan, name, policy, period, span, last=n == len(scenarios))
-            )
-        return first, answers
+        last = len(scenarios)
+        return first, [
+            _replay_one(source, plan, name, policy, period, span, last=n == last)
+            for n, (name, policy) in enumerate(scenarios, 1)
+        ]
     children = _Children(min(jobs, len(scenarios)))
     for name, policy in scenarios:
         work = functools.partial(_replay_one, source, plan, name, policy, period, span, last=True)
